@@ -1,0 +1,2 @@
+//! `lode`: the command-line front end.
+fn main() {}

@@ -1,0 +1,14 @@
+//! Lode: an embeddable LSM-tree key-value store.
+#![warn(missing_docs)]
+
+mod encoding;
+mod error;
+pub mod fs;
+mod ikey;
+mod iter;
+mod options;
+mod sst;
+
+pub use error::{Error, Result};
+pub use ikey::SeqNo;
+pub use options::{Compression, Durability, Options};

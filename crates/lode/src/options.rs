@@ -1,0 +1,122 @@
+//! [`Options`]: how a database is opened and tuned, with builder setters.
+
+use crate::fs::{Fs, RealFs};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How durable a write is when it is acknowledged. See docs/durability.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Written to the WAL with write(2) before the ack: survives a crash of the process
+    /// (kill -9), not of the machine. A background sync every `sync_interval` bounds what a
+    /// power loss can take.
+    #[default]
+    Buffered,
+    /// fdatasync of the WAL before the ack, shared by concurrent writers (group commit):
+    /// survives power loss.
+    Sync,
+}
+
+/// Block compression for SSTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Blocks are stored as they are.
+    #[default]
+    None,
+    /// LZ4 (block format); a block that does not shrink is stored uncompressed.
+    Lz4,
+}
+
+/// Options for [`crate::Db::open`]. Start from `Options::default()` and chain setters.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) durability: Durability,
+    pub(crate) memtable_bytes: usize,
+    pub(crate) cache_bytes: usize,
+    pub(crate) block_bytes: usize,
+    pub(crate) bloom_bits_per_key: u32,
+    pub(crate) compression: Compression,
+    pub(crate) sync_interval: Option<Duration>,
+    pub(crate) max_immutable_memtables: usize,
+    pub(crate) max_open_files: usize,
+    pub(crate) create_if_missing: bool,
+    pub(crate) fs: Arc<dyn Fs>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            durability: Durability::Buffered,
+            memtable_bytes: 64 << 20,
+            cache_bytes: 64 << 20,
+            block_bytes: 4 << 10,
+            bloom_bits_per_key: 10,
+            compression: Compression::None,
+            sync_interval: Some(Duration::from_secs(1)),
+            max_immutable_memtables: 2,
+            max_open_files: 512,
+            create_if_missing: true,
+            fs: Arc::new(RealFs),
+        }
+    }
+}
+
+impl Options {
+    /// Durability of `put`, `delete` and `write` (default [`Durability::Buffered`]);
+    /// [`crate::Db::write_with`] chooses per write.
+    pub fn durability(mut self, durability: Durability) -> Options {
+        self.durability = durability;
+        self
+    }
+    /// Bytes a memtable holds before it is flushed to an SST (default 64 MiB, at least 4 KiB).
+    pub fn memtable_size(mut self, bytes: usize) -> Options {
+        self.memtable_bytes = bytes.max(4 << 10);
+        self
+    }
+    /// Bytes of the block cache (default 64 MiB; 0 turns it off).
+    pub fn cache_size(mut self, bytes: usize) -> Options {
+        self.cache_bytes = bytes;
+        self
+    }
+    /// Target size of an SST data block before compression (default 4 KiB, 64 bytes at least).
+    pub fn block_size(mut self, bytes: usize) -> Options {
+        self.block_bytes = bytes.clamp(64, 1 << 20);
+        self
+    }
+    /// Bloom filter bits per key (default 10, about 1% false positives; 0 turns filters off).
+    pub fn bloom_bits_per_key(mut self, bits: u32) -> Options {
+        self.bloom_bits_per_key = bits.min(32);
+        self
+    }
+    /// SST block compression (default none).
+    pub fn compression(mut self, compression: Compression) -> Options {
+        self.compression = compression;
+        self
+    }
+    /// How often the background thread syncs the WAL for [`Durability::Buffered`] writes
+    /// (default 1 s). `Duration::ZERO` turns the background sync off.
+    pub fn sync_interval(mut self, interval: Duration) -> Options {
+        self.sync_interval = (!interval.is_zero()).then_some(interval);
+        self
+    }
+    /// Full memtables that may wait for flush before writers stall (default 2, at least 1).
+    pub fn max_immutable_memtables(mut self, n: usize) -> Options {
+        self.max_immutable_memtables = n.max(1);
+        self
+    }
+    /// Open SST files kept in the table cache (default 512, at least 16).
+    pub fn max_open_files(mut self, n: usize) -> Options {
+        self.max_open_files = n.max(16);
+        self
+    }
+    /// Create the directory and an empty database when none exists (default true).
+    pub fn create_if_missing(mut self, yes: bool) -> Options {
+        self.create_if_missing = yes;
+        self
+    }
+    /// The file system to run on (default the real one). Tests pass a [`crate::fs::SimFs`].
+    pub fn fs(mut self, fs: Arc<dyn Fs>) -> Options {
+        self.fs = fs;
+        self
+    }
+}
