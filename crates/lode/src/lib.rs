@@ -8,6 +8,8 @@ mod ikey;
 mod iter;
 mod options;
 mod sst;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};
 pub use ikey::SeqNo;
