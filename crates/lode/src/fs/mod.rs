@@ -13,7 +13,7 @@ mod real;
 mod sim;
 
 pub use real::RealFs;
-// pub use sim::{SimFs, SimFsStats};
+pub use sim::{SimFs, SimFsStats, SimOp};
 
 use std::fmt::Debug;
 use std::io;
