@@ -617,3 +617,433 @@ impl Drop for SimLockGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Seed, iterations};
+    use rand::Rng;
+    use std::collections::BTreeSet;
+
+    const DIR: &str = "/db";
+
+    fn path(name: &str) -> PathBuf {
+        Path::new(DIR).join(name)
+    }
+
+    fn fs_with_dir() -> io::Result<SimFs> {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new(DIR))?;
+        Ok(fs)
+    }
+
+    fn names(fs: &SimFs) -> io::Result<Vec<String>> {
+        fs.list(Path::new(DIR))
+    }
+
+    fn read_all(fs: &SimFs, name: &str) -> io::Result<Vec<u8>> {
+        let file = fs.open(&path(name))?;
+        let mut buf = vec![0; file.len() as usize];
+        file.read_exact_at(&mut buf, 0)?;
+        Ok(buf)
+    }
+
+    /// A file named `name` with `synced` synced bytes then `unsynced` more, its name durable.
+    fn file_with_tail(fs: &SimFs, name: &str, synced: &[u8], unsynced: &[u8]) -> io::Result<()> {
+        let file = fs.create(&path(name))?;
+        file.append(synced)?;
+        file.sync()?;
+        file.append(unsynced)?;
+        fs.sync_dir(Path::new(DIR))
+    }
+
+    #[test]
+    fn crash_keeps_synced_bytes_and_a_prefix_of_the_unsynced_tail() -> io::Result<()> {
+        for seed in 0..200 {
+            let fs = fs_with_dir()?;
+            file_with_tail(&fs, "a", b"synced", b"unsynced")?;
+            fs.crash(seed);
+            let data = read_all(&fs, "a")?;
+            assert!(data.len() >= 6, "seed {seed}: synced bytes lost");
+            assert!(b"syncedunsynced".starts_with(&data), "seed {seed}: not a prefix: {data:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn crash_reaches_every_tail_length_by_seed() -> io::Result<()> {
+        let tail = b"12345";
+        let mut seen = BTreeSet::new();
+        for seed in 0..1000 {
+            let fs = fs_with_dir()?;
+            file_with_tail(&fs, "a", b"s", tail)?;
+            fs.crash(seed);
+            seen.insert(read_all(&fs, "a")?.len() - 1);
+        }
+        assert_eq!(seen, (0..=tail.len()).collect::<BTreeSet<_>>());
+        Ok(())
+    }
+
+    #[test]
+    fn crash_keeps_synced_file_whole() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        file_with_tail(&fs, "a", b"all synced", b"")?;
+        fs.crash(7);
+        assert_eq!(read_all(&fs, "a")?, b"all synced");
+        Ok(())
+    }
+
+    #[test]
+    fn crash_forgets_file_created_without_sync_dir() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let file = fs.create(&path("a"))?;
+        file.append(b"x")?;
+        file.sync()?;
+        fs.crash(1);
+        assert_eq!(names(&fs)?, Vec::<String>::new());
+        assert_eq!(
+            fs.open(&path("a")).expect_err("the call should fail").kind(),
+            io::ErrorKind::NotFound
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn crash_reverts_rename_without_sync_dir() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        file_with_tail(&fs, "a", b"x", b"")?;
+        fs.rename(&path("a"), &path("b"))?;
+        assert_eq!(names(&fs)?, ["b"]);
+        fs.crash(1);
+        assert_eq!(names(&fs)?, ["a"]);
+        fs.rename(&path("a"), &path("b"))?;
+        fs.sync_dir(Path::new(DIR))?;
+        fs.crash(1);
+        assert_eq!(names(&fs)?, ["b"]);
+        assert_eq!(read_all(&fs, "b")?, b"x");
+        Ok(())
+    }
+
+    #[test]
+    fn crash_restores_removal_without_sync_dir() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        file_with_tail(&fs, "a", b"x", b"")?;
+        fs.remove(&path("a"))?;
+        fs.crash(1);
+        assert_eq!(names(&fs)?, ["a"]);
+        fs.remove(&path("a"))?;
+        fs.sync_dir(Path::new(DIR))?;
+        fs.crash(1);
+        assert_eq!(names(&fs)?, Vec::<String>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn sync_dir_makes_only_its_own_entries_durable() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        fs.create_dir_all(Path::new("/other"))?;
+        fs.create(&path("a"))?;
+        fs.create(Path::new("/other/b"))?;
+        fs.sync_dir(Path::new(DIR))?;
+        fs.crash(1);
+        assert_eq!(names(&fs)?, ["a"]);
+        assert_eq!(fs.list(Path::new("/other"))?, Vec::<String>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn create_in_missing_directory_is_not_found() {
+        let fs = SimFs::new();
+        let err = fs.create(Path::new("/nope/a")).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            fs.list(Path::new("/nope")).expect_err("the call should fail").kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn handle_keeps_working_after_its_name_is_removed() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let writer = fs.create(&path("a"))?;
+        writer.append(b"abc")?;
+        let reader = fs.open(&path("a"))?;
+        fs.remove(&path("a"))?;
+        writer.append(b"def")?;
+        let mut buf = [0; 6];
+        reader.read_exact_at(&mut buf, 0)?;
+        assert_eq!(&buf, b"abcdef");
+        assert_eq!(reader.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn read_past_end_is_unexpected_eof() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        fs.create(&path("a"))?.append(b"abc")?;
+        let reader = fs.open(&path("a"))?;
+        let mut buf = [0; 2];
+        reader.read_exact_at(&mut buf, 1)?;
+        assert_eq!(&buf, b"bc");
+        let err = reader.read_exact_at(&mut buf, 2).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let err = reader.read_exact_at(&mut buf, u64::MAX).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        Ok(())
+    }
+
+    #[test]
+    fn truncate_shortens_durably() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        file_with_tail(&fs, "a", b"abcdef", b"ghi")?;
+        fs.truncate(&path("a"), 4)?;
+        assert_eq!(fs.read_file(&path("a")).as_deref(), Some(&b"abcd"[..]));
+        let err = fs.truncate(&path("a"), 5).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        fs.crash(3);
+        assert_eq!(read_all(&fs, "a")?, b"abcd");
+        Ok(())
+    }
+
+    #[test]
+    fn crash_after_stops_at_call_n_plus_one() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        fs.crash_after(3);
+        let file = fs.create(&path("a"))?;
+        file.append(b"x")?;
+        fs.open(&path("a"))?; // Reads do not count.
+        file.sync()?;
+        assert!(!fs.is_stopped());
+        assert!(file.append(b"y").is_err());
+        assert!(fs.is_stopped());
+        assert!(fs.open(&path("a")).is_err());
+        assert!(fs.list(Path::new(DIR)).is_err());
+        assert_eq!(fs.stats().appends, 1);
+        fs.crash(1);
+        assert!(!fs.is_stopped());
+        fs.create(&path("b"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn crash_fails_old_handles() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        file_with_tail(&fs, "a", b"abc", b"")?;
+        let writer = fs.create(&path("b"))?;
+        let reader = fs.open(&path("a"))?;
+        fs.crash(1);
+        assert!(writer.append(b"x").is_err());
+        assert!(writer.sync().is_err());
+        assert!(reader.read_exact_at(&mut [0; 1], 0).is_err());
+        assert_eq!(read_all(&fs, "a")?, b"abc");
+        Ok(())
+    }
+
+    #[test]
+    fn fault_fires_after_skip_for_count_calls() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let file = fs.create(&path("a"))?;
+        fs.fail(SimOp::Sync, 2, 2);
+        let results: Vec<bool> = (0..6).map(|_| file.sync().is_ok()).collect();
+        assert_eq!(results, [true, true, false, false, true, true]);
+        let err = {
+            fs.fail(SimOp::Append, 0, u64::MAX);
+            file.append(b"x").expect_err("the call should fail")
+        };
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert_eq!(err.to_string(), "injected fault");
+        assert!(file.append(b"x").is_err());
+        assert_eq!(fs.read_file(&path("a")).as_deref(), Some(&b""[..]));
+        fs.clear_faults();
+        file.append(b"x")?;
+        assert_eq!(fs.stats().syncs, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn fault_skip_counts_only_successful_calls() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        fs.fail(SimOp::Open, 1, 1);
+        assert!(fs.open(&path("missing")).is_err()); // NotFound: not a success.
+        fs.create(&path("a"))?;
+        fs.open(&path("a"))?;
+        assert_eq!(
+            fs.open(&path("a")).expect_err("the call should fail").to_string(),
+            "injected fault"
+        );
+        fs.open(&path("a"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn lock_is_exclusive_until_dropped() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let lock = fs.lock(&path("LOCK"))?;
+        let err = fs.lock(&path("LOCK")).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(lock);
+        fs.lock(&path("LOCK"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn crash_releases_locks_and_old_guards_release_nothing() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let old = fs.lock(&path("LOCK"))?;
+        fs.crash(1);
+        let new = fs.lock(&path("LOCK"))?;
+        drop(old);
+        let err = fs.lock(&path("LOCK")).expect_err("the call should fail");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(new);
+        fs.lock(&path("LOCK"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn write_file_is_durable_at_once() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let reader = {
+            fs.create(&path("a"))?.append(b"old")?;
+            fs.open(&path("a"))?
+        };
+        fs.write_file(&path("a"), b"new!");
+        reader.read_exact_at(&mut [0; 4], 0)?;
+        fs.crash(1);
+        assert_eq!(read_all(&fs, "a")?, b"new!");
+        Ok(())
+    }
+
+    #[test]
+    fn stats_count_successful_calls() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let file = fs.create(&path("a"))?;
+        file.append(b"abc")?;
+        file.append(b"de")?;
+        file.sync()?;
+        fs.rename(&path("a"), &path("b"))?;
+        fs.sync_dir(Path::new(DIR))?;
+        fs.remove(&path("b"))?;
+        assert!(fs.remove(&path("b")).is_err());
+        let expected = SimFsStats {
+            creates: 1,
+            appends: 2,
+            bytes_appended: 5,
+            syncs: 1,
+            sync_dirs: 1,
+            renames: 1,
+            removes: 1,
+        };
+        assert_eq!(fs.stats(), expected);
+        Ok(())
+    }
+
+    /// The model: file contents by id, and the live and durable namespaces as path to id.
+    #[derive(Default)]
+    struct Model {
+        files: Vec<(Vec<u8>, usize)>,
+        live: BTreeMap<PathBuf, usize>,
+        durable: BTreeMap<PathBuf, usize>,
+    }
+
+    #[test]
+    fn random_ops_match_model_after_crash() -> io::Result<()> {
+        let seed = Seed::new("random_ops_match_model_after_crash");
+        let dirs = [Path::new("/d1"), Path::new("/d2")];
+        let paths: Vec<PathBuf> =
+            dirs.iter().flat_map(|d| ["a", "b", "c"].map(|n| d.join(n))).collect();
+        for round in 0..iterations(50) {
+            let mut rng = seed.rng(round as u64);
+            let fs = SimFs::new();
+            for dir in dirs {
+                fs.create_dir_all(dir)?;
+            }
+            let mut model = Model::default();
+            let mut writers: Vec<(usize, Arc<dyn WritableFile>)> = Vec::new();
+            for _ in 0..rng.random_range(1..60) {
+                let path = &paths[rng.random_range(0..paths.len())];
+                match rng.random_range(0..7) {
+                    0 => {
+                        let id = match model.live.get(path) {
+                            Some(&id) => {
+                                model.files[id] = (Vec::new(), 0);
+                                id
+                            }
+                            None => {
+                                model.files.push((Vec::new(), 0));
+                                model.live.insert(path.clone(), model.files.len() - 1);
+                                model.files.len() - 1
+                            }
+                        };
+                        writers.push((id, fs.create(path)?));
+                    }
+                    1 | 2 if !writers.is_empty() => {
+                        let (id, writer) = &writers[rng.random_range(0..writers.len())];
+                        let data: Vec<u8> =
+                            (0..rng.random_range(1..8)).map(|_| rng.random()).collect();
+                        writer.append(&data)?;
+                        model.files[*id].0.extend_from_slice(&data);
+                    }
+                    3 if !writers.is_empty() => {
+                        let (id, writer) = &writers[rng.random_range(0..writers.len())];
+                        writer.sync()?;
+                        model.files[*id].1 = model.files[*id].0.len();
+                    }
+                    4 => {
+                        let to = &paths[rng.random_range(0..paths.len())];
+                        let result = fs.rename(path, to);
+                        match model.live.remove(path) {
+                            Some(id) => {
+                                result?;
+                                model.live.insert(to.clone(), id);
+                            }
+                            None => assert!(result.is_err()),
+                        }
+                    }
+                    5 => {
+                        let result = fs.remove(path);
+                        assert_eq!(result.is_ok(), model.live.remove(path).is_some());
+                    }
+                    _ => {
+                        let dir = dirs[rng.random_range(0..dirs.len())];
+                        fs.sync_dir(dir)?;
+                        model.durable.retain(|p, _| p.parent() != Some(dir));
+                        let entries = model.live.iter().filter(|(p, _)| p.parent() == Some(dir));
+                        model.durable.extend(entries.map(|(p, &id)| (p.clone(), id)));
+                    }
+                }
+                for p in &paths {
+                    let expected = model.live.get(p).map(|&id| model.files[id].0.clone());
+                    assert_eq!(fs.read_file(p), expected, "live {}", p.display());
+                }
+            }
+            fs.crash(rng.random());
+            for dir in dirs {
+                let expected: Vec<String> = model
+                    .durable
+                    .keys()
+                    .filter(|p| p.parent() == Some(dir))
+                    .filter_map(|p| Some(p.file_name()?.to_str()?.to_owned()))
+                    .collect();
+                assert_eq!(fs.list(dir)?, expected, "durable names in {}", dir.display());
+            }
+            let mut kept_by_id: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            for (p, &id) in &model.durable {
+                let data = fs.read_file(p).expect("a durable file survives a crash");
+                let (full, synced_len) = &model.files[id];
+                assert!(data.len() >= *synced_len, "{} lost synced bytes", p.display());
+                assert!(
+                    full.starts_with(&data),
+                    "{} is not a prefix of what was written",
+                    p.display()
+                );
+                let first = kept_by_id.entry(id).or_insert_with(|| data.clone());
+                assert_eq!(*first, data, "one file under two names differs");
+            }
+            for p in &paths {
+                assert_eq!(fs.read_file(p).is_some(), model.durable.contains_key(p));
+            }
+        }
+        Ok(())
+    }
+}
