@@ -938,6 +938,30 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn concurrent_appends_and_syncs_lose_nothing() -> io::Result<()> {
+        let fs = fs_with_dir()?;
+        let files: Vec<_> =
+            (0..4).map(|i| fs.create(&path(&i.to_string()))).collect::<Result<_, _>>()?;
+        std::thread::scope(|scope| {
+            for file in &files {
+                scope.spawn(|| {
+                    for _ in 0..100 {
+                        file.append(b"abc").expect("append");
+                        file.sync().expect("sync");
+                    }
+                });
+            }
+        });
+        fs.sync_dir(Path::new(DIR))?;
+        fs.crash(1);
+        for i in 0..4 {
+            assert_eq!(read_all(&fs, &i.to_string())?.len(), 300);
+        }
+        assert_eq!(fs.stats().appends, 400);
+        Ok(())
+    }
+
     /// The model: file contents by id, and the live and durable namespaces as path to id.
     #[derive(Default)]
     struct Model {
