@@ -63,7 +63,6 @@ fn exact_integer(value: f64) -> Option<i64> {
     if !(-BOUND..=BOUND).contains(&value) || value.fract() != 0.0 {
         return None;
     }
-    #[allow(clippy::cast_possible_truncation)]
     Some(value as i64)
 }
 
@@ -159,7 +158,7 @@ mod tests {
             (1.5, "1.5"),
             (-1.5, "-1.5"),
             (0.1, "0.1"),
-            (3.14159, "3.14159"),
+            (2.71, "2.71"),
             (0.000001, "0.000001"),
             (1e-7, "1e-7"),
             (1.234e-5, "1.234e-5"),
