@@ -9,3 +9,11 @@
 //! Every block carries a CRC32C; a block that fails it is `Error::Corruption` naming the file
 //! and the block's offset. Lengths read from the file are checked against the file's size
 //! before anything is allocated.
+
+mod block;
+mod bloom;
+mod cache;
+mod table;
+
+pub(crate) use cache::BlockCache;
+pub(crate) use table::{TableBuilder, TableIter, TableOptions, TableReader, TableSummary};
