@@ -15,5 +15,7 @@ mod bloom;
 mod cache;
 mod table;
 
+#[allow(unused_imports)] // used by the db layer
 pub(crate) use cache::BlockCache;
+#[allow(unused_imports)] // used by the db layer
 pub(crate) use table::{TableBuilder, TableIter, TableOptions, TableReader, TableSummary};
