@@ -168,6 +168,10 @@ impl BlockBuilder {
                 .take_while(|(a, b)| a == b)
                 .count()
         };
+        // Room for the entry and the finished restart array at once, so a huge value is
+        // copied into the block once and never moved by a later reallocation.
+        let room = ENTRY_OVERHEAD_MAX + key.len() - shared + value.len();
+        self.buf.reserve(room + 4 * self.restarts.len() + 4);
         put_varint(&mut self.buf, shared as u64);
         put_varint(&mut self.buf, (key.len() - shared) as u64);
         put_varint(&mut self.buf, value.len() as u64);
@@ -724,6 +728,26 @@ pub(crate) mod tests {
             it.prev();
         }
         check(it, None, "after backward scan");
+        // Every key, and the seek keys just before and after each user key's versions.
+        for (i, (key, _)) in model.iter().enumerate() {
+            it.seek(key);
+            check(it, Some(i), "seek to an existing key");
+            it.seek_for_prev(key);
+            check(it, Some(i), "seek_for_prev to an existing key");
+            let user_key = ikey::user_key(key);
+            let first = ikey::first_of(user_key);
+            it.seek(&first);
+            let pos = model
+                .iter()
+                .position(|e| ikey::compare(&e.0, &first) != Ordering::Less);
+            check(it, pos, "seek before a user key");
+            let last = ikey::last_of(user_key);
+            it.seek_for_prev(&last);
+            let pos = model
+                .iter()
+                .rposition(|e| ikey::compare(&e.0, &last) != Ordering::Greater);
+            check(it, pos, "seek_for_prev after a user key");
+        }
         // Random walk.
         let mut pos: Option<usize> = None;
         for _ in 0..steps {

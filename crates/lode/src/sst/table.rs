@@ -945,6 +945,15 @@ mod tests {
         check_gets_against_model(&t, &model, &mut rng);
     }
 
+    #[test]
+    fn table_reader_is_shared_and_iter_is_owned() {
+        fn shared<T: Send + Sync + 'static>() {}
+        fn owned<T: Send + 'static>() {}
+        shared::<TableReader>();
+        shared::<BlockCache>();
+        owned::<TableIter>();
+    }
+
     type Outcome = (Vec<Entry>, Vec<Entry>, Vec<Option<(ValueKind, Vec<u8>)>>);
 
     /// Everything a reader can say about a table: both scans and a batch of gets.
