@@ -69,6 +69,7 @@ impl<'a> Decoder<'a> {
         Some(out)
     }
     /// A varint length followed by that many bytes.
+    #[allow(dead_code)] // used by the WAL and manifest codecs
     pub(crate) fn length_prefixed(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.varint()?).ok()?;
         self.bytes(n)
@@ -76,6 +77,7 @@ impl<'a> Decoder<'a> {
 }
 
 /// Appends a varint length and the bytes.
+#[allow(dead_code)] // used by the WAL and manifest codecs
 pub(crate) fn put_length_prefixed(buf: &mut Vec<u8>, bytes: &[u8]) {
     put_varint(buf, bytes.len() as u64);
     buf.extend_from_slice(bytes);

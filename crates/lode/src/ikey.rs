@@ -45,12 +45,14 @@ fn trailer_bytes(seq: SeqNo, kind: u64) -> [u8; 8] {
 }
 
 /// Appends the internal key for an entry.
+#[allow(dead_code)] // used by the memtable and db layer
 pub(crate) fn append(buf: &mut Vec<u8>, user_key: &[u8], seq: SeqNo, kind: ValueKind) {
     buf.extend_from_slice(user_key);
     buf.extend_from_slice(&trailer_bytes(seq, kind as u64));
 }
 
 /// Builds the internal key for an entry.
+#[allow(dead_code)] // used by the memtable and db layer
 pub(crate) fn make(user_key: &[u8], seq: SeqNo, kind: ValueKind) -> Vec<u8> {
     let mut buf = Vec::with_capacity(user_key.len() + TRAILER_BYTES);
     append(&mut buf, user_key, seq, kind);
@@ -67,11 +69,13 @@ pub(crate) fn seek_target(user_key: &[u8], seq: SeqNo) -> Vec<u8> {
 }
 
 /// The smallest internal key with this user key (sorts before all its entries).
+#[allow(dead_code)] // used by the memtable and db layer
 pub(crate) fn first_of(user_key: &[u8]) -> Vec<u8> {
     seek_target(user_key, SEQNO_MAX)
 }
 
 /// The largest internal key with this user key (sorts after all its entries).
+#[allow(dead_code)] // used by the memtable and db layer
 pub(crate) fn last_of(user_key: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(user_key.len() + TRAILER_BYTES);
     buf.extend_from_slice(user_key);

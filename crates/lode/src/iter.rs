@@ -11,6 +11,7 @@ use crate::Error;
 use bytes::Bytes;
 
 /// A cursor over internal keys, movable in both directions.
+#[allow(dead_code)] // the backward moves are used by the db layer
 pub(crate) trait InternalIter: Send {
     /// True when positioned at an entry.
     fn valid(&self) -> bool;

@@ -76,6 +76,7 @@ impl FsLock {
     }
 }
 
+#[allow(dead_code)] // used to read CURRENT and the manifest
 /// Reads a whole (small) file; `limit` bounds the allocation.
 pub(crate) fn read_small_file(fs: &dyn Fs, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let file = fs.open(path)?;

@@ -40,7 +40,9 @@ impl ReadableFile for RealReadable {
 
 impl Fs for RealFs {
     fn create(&self, path: &Path) -> io::Result<Arc<dyn WritableFile>> {
-        let file = OpenOptions::new().create(true).truncate(true).append(true).open(path)?;
+        // std refuses `truncate` together with `append`, so truncate after opening.
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        file.set_len(0)?;
         Ok(Arc::new(RealWritable(file)))
     }
 

@@ -6,6 +6,24 @@
 //! blocks through the shared [`BlockCache`]; `get` answers point lookups, `iter` gives an
 //! [`crate::iter::InternalIter`].
 //!
-//! Every block carries a CRC32C; a block that fails it is `Error::Corruption` naming the file
-//! and the block's offset. Lengths read from the file are checked against the file's size
-//! before anything is allocated.
+//! Files: `block.rs` (block layout, trailer, block iterator), `bloom.rs` (the filter),
+//! `cache.rs` (the block cache), `table.rs` (footer, builder, reader, two-level iterator).
+//! None of them knows about the database: they read and write bytes through the `fs` seam.
+//!
+//! Invariants: keys in a table strictly increase (asserted when building, checked again as an
+//! error when reading). Every block carries a CRC32C; a block that fails it is
+//! `Error::Corruption` naming the file and the block's offset. Lengths read from the file are
+//! checked against the file's size and the named limits before anything is allocated.
+//!
+//! Concurrency: a builder belongs to one thread; readers and the cache are `Sync` and shared,
+//! and every iterator owns `Arc`s of what it reads, so it is `'static` and `Send`.
+
+mod block;
+mod bloom;
+mod cache;
+mod table;
+
+#[allow(unused_imports)] // used by the db layer
+pub(crate) use cache::BlockCache;
+#[allow(unused_imports)] // used by the db layer
+pub(crate) use table::{TableBuilder, TableIter, TableOptions, TableReader, TableSummary};
