@@ -67,10 +67,7 @@ impl RequestDecoder {
 
     /// A decoder with `limits`, clamped to the crate's ceilings.
     pub fn with_limits(limits: RequestLimits) -> RequestDecoder {
-        RequestDecoder {
-            limits: limits.clamped(),
-            ..RequestDecoder::default()
-        }
+        RequestDecoder { limits: limits.clamped(), ..RequestDecoder::default() }
     }
 
     /// The limits in force.
@@ -166,11 +163,7 @@ impl RequestDecoder {
                         bulk_bytes: None,
                     };
                 }
-                State::Multibulk {
-                    remaining,
-                    args,
-                    bulk_bytes: Some(len),
-                } => {
+                State::Multibulk { remaining, args, bulk_bytes: Some(len) } => {
                     let len = *len;
                     if buf.len() < len + 2 {
                         return Ok(None);
@@ -188,9 +181,7 @@ impl RequestDecoder {
                     }
                     self.state_bulk_bytes(None);
                 }
-                State::Multibulk {
-                    bulk_bytes: None, ..
-                } => {
+                State::Multibulk { bulk_bytes: None, .. } => {
                     let Some(line) = find_line(
                         buf,
                         &mut self.scanned,
@@ -283,19 +274,11 @@ fn find_line(
         Some(offset) => {
             let index = start + offset;
             *scanned = index;
-            if index > bytes_max {
-                Err(ProtocolError::new(too_big))
-            } else {
-                Ok(Some(index))
-            }
+            if index > bytes_max { Err(ProtocolError::new(too_big)) } else { Ok(Some(index)) }
         }
         None => {
             *scanned = buf.len();
-            if buf.len() > bytes_max {
-                Err(ProtocolError::new(too_big))
-            } else {
-                Ok(None)
-            }
+            if buf.len() > bytes_max { Err(ProtocolError::new(too_big)) } else { Ok(None) }
         }
     }
 }

@@ -58,10 +58,7 @@ impl ProtocolError {
             ExpectedDollar => "ERR Protocol error: expected '$'",
             MalformedReply => "ERR Protocol error: malformed reply",
         };
-        ProtocolError {
-            kind,
-            text: Cow::Borrowed(text),
-        }
+        ProtocolError { kind, text: Cow::Borrowed(text) }
     }
 
     /// `expected '$', got 'X'`. Redis prints the raw byte and turns `\r` and `\n` into spaces;

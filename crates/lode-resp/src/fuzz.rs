@@ -20,10 +20,7 @@ pub const FUZZ_TINY_LIMITS: RequestLimits = RequestLimits {
     args_max: 6,
     bulk_bytes_max: 40,
     inline_bytes_max: 48,
-    pre_auth: Some(PreAuthLimits {
-        args_max: 5,
-        bulk_bytes_max: 30,
-    }),
+    pre_auth: Some(PreAuthLimits { args_max: 5, bulk_bytes_max: 30 }),
 };
 
 /// Everything a decoder produced from one input.
@@ -52,25 +49,13 @@ fn run(data: &[u8], limits: RequestLimits, mut chunk_len: impl FnMut(usize) -> u
                 Ok(Some(request)) => requests.push(request),
                 Ok(None) => break,
                 Err(error) => {
-                    assert_eq!(
-                        decoder.decode(&mut buf),
-                        Err(error.clone()),
-                        "error not sticky"
-                    );
-                    return Outcome {
-                        requests,
-                        error: Some(error),
-                        leftover: None,
-                    };
+                    assert_eq!(decoder.decode(&mut buf), Err(error.clone()), "error not sticky");
+                    return Outcome { requests, error: Some(error), leftover: None };
                 }
             }
         }
     }
-    Outcome {
-        requests,
-        error: None,
-        leftover: Some(buf.freeze()),
-    }
+    Outcome { requests, error: None, leftover: Some(buf.freeze()) }
 }
 
 fn check_limits(outcome: &Outcome, limits: RequestLimits, input_len: usize) {
@@ -104,20 +89,13 @@ pub fn fuzz_reply(data: &[u8]) {
     };
     assert!(used <= data.len());
     let encoded = reply.to_bytes(Protocol::Resp3);
-    let (again, again_used) = decode_reply(&encoded)
-        .expect("own encoding is valid")
-        .expect("own encoding is complete");
+    let (again, again_used) =
+        decode_reply(&encoded).expect("own encoding is valid").expect("own encoding is complete");
     assert_eq!(again_used, encoded.len());
-    assert_eq!(
-        again.to_bytes(Protocol::Resp3),
-        encoded,
-        "re-encoding differs"
-    );
+    assert_eq!(again.to_bytes(Protocol::Resp3), encoded, "re-encoding differs");
     // RESP2 output of any reply must also be one valid frame.
     let resp2 = reply.to_bytes(Protocol::Resp2);
-    let (_, resp2_used) = decode_reply(&resp2)
-        .expect("RESP2 valid")
-        .expect("RESP2 complete");
+    let (_, resp2_used) = decode_reply(&resp2).expect("RESP2 valid").expect("RESP2 complete");
     assert_eq!(resp2_used, resp2.len());
 }
 
@@ -128,7 +106,7 @@ mod tests {
 
     use super::*;
     use crate::reply::Reply;
-    use crate::testing::{Seed, iterations};
+    use lode_testkit::{Seed, iterations};
 
     /// Bytes that drive the decoders down their interesting paths, plus anything.
     fn protocol_byte(rng: &mut StdRng) -> u8 {
@@ -182,11 +160,7 @@ mod tests {
         };
         let text = |rng: &mut StdRng| {
             let len = rng.random_range(0..12);
-            Bytes::from(
-                (0..len)
-                    .map(|_| rng.random_range(b' '..=b'~'))
-                    .collect::<Vec<u8>>(),
-            )
+            Bytes::from((0..len).map(|_| rng.random_range(b' '..=b'~')).collect::<Vec<u8>>())
         };
         let kinds = if depth >= 3 { 10 } else { 14 };
         match rng.random_range(0..kinds) {
@@ -209,14 +183,10 @@ mod tests {
                 rng.random::<u64>(),
                 rng.random::<u64>()
             ))),
-            9 => Reply::Verbatim {
-                format: *b"txt",
-                text: bytes(rng),
-            },
+            9 => Reply::Verbatim { format: *b"txt", text: bytes(rng) },
             kind => {
-                let items: Vec<Reply> = (0..rng.random_range(0..4))
-                    .map(|_| random_reply(rng, depth + 1))
-                    .collect();
+                let items: Vec<Reply> =
+                    (0..rng.random_range(0..4)).map(|_| random_reply(rng, depth + 1)).collect();
                 match kind {
                     10 => Reply::Array(items),
                     11 => Reply::Set(items),
@@ -235,10 +205,7 @@ mod tests {
                 Reply::Array(all(items))
             }
             Reply::Map(pairs) => Reply::Array(
-                pairs
-                    .iter()
-                    .flat_map(|(k, v)| [downgraded(k), downgraded(v)])
-                    .collect(),
+                pairs.iter().flat_map(|(k, v)| [downgraded(k), downgraded(v)]).collect(),
             ),
             Reply::Boolean(value) => Reply::Integer(i64::from(*value)),
             Reply::Double(value) => {
@@ -280,11 +247,7 @@ mod tests {
                 let len = rng.random_range(0..120);
                 (0..len).map(|_| protocol_byte(&mut rng)).collect()
             } else {
-                let proto = if rng.random() {
-                    Protocol::Resp2
-                } else {
-                    Protocol::Resp3
-                };
+                let proto = if rng.random() { Protocol::Resp2 } else { Protocol::Resp3 };
                 random_reply(&mut rng, 0).to_bytes(proto).to_vec()
             };
             mutate(&mut rng, &mut data);
@@ -307,11 +270,7 @@ mod tests {
             assert_eq!(used, resp2.len());
             assert_eq!(decoded, downgraded(&reply), "{reply:?}");
             for end in 0..resp3.len() {
-                assert_eq!(
-                    decode_reply(&resp3[..end]),
-                    Ok(None),
-                    "prefix {end} of {reply:?}"
-                );
+                assert_eq!(decode_reply(&resp3[..end]), Ok(None), "prefix {end} of {reply:?}");
             }
         }
     }

@@ -95,11 +95,7 @@ pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, ()> {
 }
 
 fn closing_quote_ok(next: u8) -> Result<(), ()> {
-    if next == 0 || is_c_space(next) {
-        Ok(())
-    } else {
-        Err(())
-    }
+    if next == 0 || is_c_space(next) { Ok(()) } else { Err(()) }
 }
 
 /// C's `isspace` in the C locale.
@@ -108,9 +104,7 @@ fn is_c_space(b: u8) -> bool {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -165,15 +159,9 @@ mod tests {
 
     #[test]
     fn split_inline_rejects_unbalanced_quotes() {
-        for bad in [
-            &b"\"abc"[..],
-            b"'abc",
-            b"\"abc\"def",
-            b"'abc'def",
-            b"\"abc\\\"",
-            b"\"\\",
-            b"'\\'",
-        ] {
+        for bad in
+            [&b"\"abc"[..], b"'abc", b"\"abc\"def", b"'abc'def", b"\"abc\\\"", b"\"\\", b"'\\'"]
+        {
             assert!(split(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         ok(b"\"abc\" \"def\"", &[b"abc", b"def"]);

@@ -20,8 +20,6 @@ mod limits;
 mod number;
 mod reply;
 mod reply_decoder;
-#[cfg(test)]
-mod testing;
 
 pub use decoder::{Request, RequestDecoder};
 pub use error::{ProtocolError, ProtocolErrorKind};

@@ -58,10 +58,8 @@ pub struct PreAuthLimits {
 
 impl PreAuthLimits {
     /// Redis's numbers: 10 arguments of at most 16 KiB.
-    pub const REDIS: PreAuthLimits = PreAuthLimits {
-        args_max: PRE_AUTH_ARGS_MAX,
-        bulk_bytes_max: PRE_AUTH_BULK_BYTES_MAX,
-    };
+    pub const REDIS: PreAuthLimits =
+        PreAuthLimits { args_max: PRE_AUTH_ARGS_MAX, bulk_bytes_max: PRE_AUTH_BULK_BYTES_MAX };
 }
 
 impl RequestLimits {
@@ -76,10 +74,7 @@ impl RequestLimits {
     /// These limits with `pre_auth` applied until the client authenticates.
     #[must_use]
     pub fn with_pre_auth(self, pre_auth: PreAuthLimits) -> RequestLimits {
-        RequestLimits {
-            pre_auth: Some(pre_auth),
-            ..self
-        }
+        RequestLimits { pre_auth: Some(pre_auth), ..self }
     }
 
     /// These limits with every field clamped to the crate's ceilings.

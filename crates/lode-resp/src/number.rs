@@ -22,15 +22,9 @@ pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
         if !byte.is_ascii_digit() {
             return None;
         }
-        magnitude = magnitude
-            .checked_mul(10)?
-            .checked_add(u64::from(byte - b'0'))?;
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
     }
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
+    if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() }
 }
 
 /// Appends `value` in decimal.
@@ -45,11 +39,7 @@ pub(crate) fn format_double(out: &mut Vec<u8>, value: f64) {
     } else if value.is_infinite() {
         out.extend_from_slice(if value < 0.0 { b"-inf" } else { b"inf" });
     } else if value == 0.0 {
-        out.extend_from_slice(if value.is_sign_negative() {
-            b"-0"
-        } else {
-            b"0"
-        });
+        out.extend_from_slice(if value.is_sign_negative() { b"-0" } else { b"0" });
     } else if let Some(integer) = exact_integer(value) {
         write_i64(out, integer);
     } else {
@@ -72,9 +62,7 @@ fn exact_integer(value: f64) -> Option<i64> {
 /// so in those cases Lode's text is shorter than Redis's but parses to the same double.
 fn format_shortest(out: &mut Vec<u8>, value: f64) {
     let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .unwrap_or((scientific.as_str(), "0"));
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific.as_str(), "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
     let ndigits = i32::try_from(digits.len()).unwrap_or(i32::MAX);

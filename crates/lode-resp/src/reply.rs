@@ -189,10 +189,7 @@ fn line_sanitized(out: &mut BytesMut, kind: u8, text: &[u8]) {
     out.reserve(text.len() + 3);
     out.put_u8(kind);
     if text.iter().any(|&b| b == b'\r' || b == b'\n') {
-        out.extend(
-            text.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
+        out.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
     } else {
         out.put_slice(text);
     }
@@ -204,16 +201,8 @@ mod tests {
     use super::*;
 
     fn check(reply: Reply, resp2: &[u8], resp3: &[u8]) {
-        assert_eq!(
-            &reply.to_bytes(Protocol::Resp2)[..],
-            resp2,
-            "RESP2 {reply:?}"
-        );
-        assert_eq!(
-            &reply.to_bytes(Protocol::Resp3)[..],
-            resp3,
-            "RESP3 {reply:?}"
-        );
+        assert_eq!(&reply.to_bytes(Protocol::Resp2)[..], resp2, "RESP2 {reply:?}");
+        assert_eq!(&reply.to_bytes(Protocol::Resp3)[..], resp3, "RESP3 {reply:?}");
     }
 
     fn b(s: &'static str) -> Reply {
@@ -223,17 +212,9 @@ mod tests {
     #[test]
     fn encode_scalars_in_both_protocols() {
         check(Reply::ok(), b"+OK\r\n", b"+OK\r\n");
-        check(
-            Reply::error("WRONGTYPE x"),
-            b"-WRONGTYPE x\r\n",
-            b"-WRONGTYPE x\r\n",
-        );
+        check(Reply::error("WRONGTYPE x"), b"-WRONGTYPE x\r\n", b"-WRONGTYPE x\r\n");
         check(Reply::Integer(-42), b":-42\r\n", b":-42\r\n");
-        check(
-            Reply::Integer(i64::MIN),
-            b":-9223372036854775808\r\n",
-            b":-9223372036854775808\r\n",
-        );
+        check(Reply::Integer(i64::MIN), b":-9223372036854775808\r\n", b":-9223372036854775808\r\n");
         check(b("abc"), b"$3\r\nabc\r\n", b"$3\r\nabc\r\n");
         check(b(""), b"$0\r\n\r\n", b"$0\r\n\r\n");
         check(Reply::Null, b"$-1\r\n", b"_\r\n");
@@ -241,17 +222,12 @@ mod tests {
         check(Reply::Boolean(true), b":1\r\n", b"#t\r\n");
         check(Reply::Boolean(false), b":0\r\n", b"#f\r\n");
         check(
-            Reply::BigNumber(Bytes::from_static(
-                b"-3492890328409238509324850943850943825024385",
-            )),
+            Reply::BigNumber(Bytes::from_static(b"-3492890328409238509324850943850943825024385")),
             b"$44\r\n-3492890328409238509324850943850943825024385\r\n",
             b"(-3492890328409238509324850943850943825024385\r\n",
         );
         check(
-            Reply::Verbatim {
-                format: *b"txt",
-                text: Bytes::from_static(b"Some string"),
-            },
+            Reply::Verbatim { format: *b"txt", text: Bytes::from_static(b"Some string") },
             b"$11\r\nSome string\r\n",
             b"=15\r\ntxt:Some string\r\n",
         );
@@ -262,11 +238,7 @@ mod tests {
         check(Reply::Double(1.5), b"$3\r\n1.5\r\n", b",1.5\r\n");
         check(Reply::Double(3.0), b"$1\r\n3\r\n", b",3\r\n");
         check(Reply::Double(f64::INFINITY), b"$3\r\ninf\r\n", b",inf\r\n");
-        check(
-            Reply::Double(f64::NEG_INFINITY),
-            b"$4\r\n-inf\r\n",
-            b",-inf\r\n",
-        );
+        check(Reply::Double(f64::NEG_INFINITY), b"$4\r\n-inf\r\n", b",-inf\r\n");
         check(Reply::Double(f64::NAN), b"$3\r\nnan\r\n", b",nan\r\n");
         check(Reply::Double(1e20), b"$5\r\n1e+20\r\n", b",1e+20\r\n");
     }
@@ -280,18 +252,11 @@ mod tests {
         );
         check(Reply::Array(vec![]), b"*0\r\n", b"*0\r\n");
         check(
-            Reply::Map(vec![
-                (b("k"), Reply::Double(0.5)),
-                (b("j"), Reply::Boolean(true)),
-            ]),
+            Reply::Map(vec![(b("k"), Reply::Double(0.5)), (b("j"), Reply::Boolean(true))]),
             b"*4\r\n$1\r\nk\r\n$3\r\n0.5\r\n$1\r\nj\r\n:1\r\n",
             b"%2\r\n$1\r\nk\r\n,0.5\r\n$1\r\nj\r\n#t\r\n",
         );
-        check(
-            Reply::Set(vec![b("x")]),
-            b"*1\r\n$1\r\nx\r\n",
-            b"~1\r\n$1\r\nx\r\n",
-        );
+        check(Reply::Set(vec![b("x")]), b"*1\r\n$1\r\nx\r\n", b"~1\r\n$1\r\nx\r\n");
         check(
             Reply::Push(vec![b("message"), b("ch"), b("hi")]),
             b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
@@ -306,15 +271,7 @@ mod tests {
 
     #[test]
     fn encode_replaces_newlines_in_simple_and_error_lines() {
-        check(
-            Reply::error("ERR bad\r\nx"),
-            b"-ERR bad  x\r\n",
-            b"-ERR bad  x\r\n",
-        );
-        check(
-            Reply::Simple(Bytes::from_static(b"a\nb")),
-            b"+a b\r\n",
-            b"+a b\r\n",
-        );
+        check(Reply::error("ERR bad\r\nx"), b"-ERR bad  x\r\n", b"-ERR bad  x\r\n");
+        check(Reply::Simple(Bytes::from_static(b"a\nb")), b"+a b\r\n", b"+a b\r\n");
     }
 }

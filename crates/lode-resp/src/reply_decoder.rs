@@ -68,10 +68,7 @@ impl<'a> Parser<'a> {
                 b"f" => Reply::Boolean(false),
                 _ => return malformed("invalid boolean reply"),
             },
-            b',' => match std::str::from_utf8(line)
-                .ok()
-                .and_then(|s| s.parse::<f64>().ok())
-            {
+            b',' => match std::str::from_utf8(line).ok().and_then(|s| s.parse::<f64>().ok()) {
                 Some(value) => Reply::Double(value),
                 None => return malformed("invalid double reply"),
             },
@@ -218,16 +215,10 @@ mod tests {
         assert_eq!(decoded(b",inf\r\n"), Reply::Double(f64::INFINITY));
         assert_eq!(decoded(b",-1.5e3\r\n"), Reply::Double(-1500.0));
         assert_eq!(decoded(b"#f\r\n"), Reply::Boolean(false));
-        assert_eq!(
-            decoded(b"(-12\r\n"),
-            Reply::BigNumber(Bytes::from_static(b"-12"))
-        );
+        assert_eq!(decoded(b"(-12\r\n"), Reply::BigNumber(Bytes::from_static(b"-12")));
         assert_eq!(
             decoded(b"=7\r\nmkd:abc\r\n"),
-            Reply::Verbatim {
-                format: *b"mkd",
-                text: Bytes::from_static(b"abc")
-            }
+            Reply::Verbatim { format: *b"mkd", text: Bytes::from_static(b"abc") }
         );
         assert_eq!(
             decoded(b"%1\r\n+a\r\n~1\r\n>1\r\n:1\r\n"),
@@ -236,9 +227,7 @@ mod tests {
                 Reply::Set(vec![Reply::Push(vec![Reply::Integer(1)])])
             )])
         );
-        let Reply::Double(nan) = decoded(b",nan\r\n") else {
-            panic!("not a double")
-        };
+        let Reply::Double(nan) = decoded(b",nan\r\n") else { panic!("not a double") };
         assert!(nan.is_nan());
     }
 
@@ -247,11 +236,7 @@ mod tests {
         let frame =
             Reply::Array(vec![Reply::bulk("abc"), Reply::Map(vec![])]).to_bytes(Protocol::Resp3);
         for end in 0..frame.len() {
-            assert_eq!(
-                decode_reply(&frame[..end]),
-                Ok(None),
-                "prefix of {end} bytes"
-            );
+            assert_eq!(decode_reply(&frame[..end]), Ok(None), "prefix of {end} bytes");
         }
     }
 
@@ -274,11 +259,7 @@ mod tests {
             b"$2000000000\r\n",
             b"*99999999999\r\n",
         ] {
-            assert!(
-                decode_reply(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(decode_reply(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

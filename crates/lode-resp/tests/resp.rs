@@ -41,10 +41,7 @@ fn redis_cli_conversation_decodes_and_encodes() {
     // redis-cli sends multibulk; a health check typed into nc sends an inline PING.
     buf.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\nPING\r\n");
     let set = decoder.decode(&mut buf).expect("valid").expect("complete");
-    assert_eq!(
-        set,
-        [Bytes::from("SET"), Bytes::from("key"), Bytes::from("value")]
-    );
+    assert_eq!(set, [Bytes::from("SET"), Bytes::from("key"), Bytes::from("value")]);
     let ping = decoder.decode(&mut buf).expect("valid").expect("complete");
     assert_eq!(ping, [Bytes::from("PING")]);
     assert_eq!(decoder.decode(&mut buf), Ok(None));
@@ -61,9 +58,7 @@ fn redis_cli_conversation_decodes_and_encodes() {
 fn protocol_error_is_the_reply_sent_before_closing() {
     let mut decoder = RequestDecoder::new();
     let mut buf = BytesMut::from(&b"*20000000\r\n"[..]);
-    let error = decoder
-        .decode(&mut buf)
-        .expect_err("over the argument limit");
+    let error = decoder.decode(&mut buf).expect_err("over the argument limit");
     let reply = Reply::error(error.message());
     assert_eq!(
         &reply.to_bytes(Protocol::Resp3)[..],

@@ -47,11 +47,15 @@ pub enum Error {
 
     /// An earlier write or fsync failed, so the engine no longer knows what is on disk and
     /// refuses writes. Reopen the database to recover from the WAL.
-    #[error("an earlier write or fsync failed ({0}); writes are refused until the database is reopened")]
+    #[error(
+        "an earlier write or fsync failed ({0}); writes are refused until the database is reopened"
+    )]
     PreviousIo(String),
 
     /// Another process (or another `Db` in this process) holds the directory's LOCK.
-    #[error("the data directory {0} is locked by another process; stop it or open another directory")]
+    #[error(
+        "the data directory {0} is locked by another process; stop it or open another directory"
+    )]
     Locked(PathBuf),
 
     /// The database is shutting down.

@@ -8,12 +8,10 @@ use crate::limits::{
     BULK_BYTES_MAX, INLINE_BYTES_MAX, MULTIBULK_ARGS_MAX, PRE_AUTH_ARGS_MAX,
     PRE_AUTH_BULK_BYTES_MAX, PreAuthLimits,
 };
-use crate::testing::{Seed, iterations};
+use lode_testkit::{Seed, iterations};
 
 fn req(args: &[&str]) -> Request {
-    args.iter()
-        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
-        .collect()
+    args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
 }
 
 /// Requests decoded from `input` fed whole, and the error that stopped decoding, if any.
@@ -39,18 +37,8 @@ fn decodes(input: &[u8], expected: &[Request]) {
 
 fn fails(input: &[u8], limits: RequestLimits, message: &str) {
     let (requests, error) = decode_all(input, limits);
-    assert_eq!(
-        requests,
-        Vec::<Request>::new(),
-        "{:?}",
-        String::from_utf8_lossy(input)
-    );
-    assert_eq!(
-        error.as_deref(),
-        Some(message),
-        "{:?}",
-        String::from_utf8_lossy(input)
-    );
+    assert_eq!(requests, Vec::<Request>::new(), "{:?}", String::from_utf8_lossy(input));
+    assert_eq!(error.as_deref(), Some(message), "{:?}", String::from_utf8_lossy(input));
 }
 
 /// Whether `input` is a valid prefix: no request, no error yet.
@@ -60,23 +48,14 @@ fn waits(input: &[u8], limits: RequestLimits) -> bool {
 
 #[test]
 fn decode_reads_multibulk_requests() {
-    decodes(
-        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n",
-        &[req(&["SET", "k", "value"])],
-    );
+    decodes(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n", &[req(&["SET", "k", "value"])]);
     decodes(b"*2\r\n$0\r\n\r\n$4\r\na\r\nb\r\n", &[req(&["", "a\r\nb"])]);
-    decodes(
-        b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n",
-        &[req(&["PING"]), req(&["PING"])],
-    );
+    decodes(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n", &[req(&["PING"]), req(&["PING"])]);
 }
 
 #[test]
 fn decode_skips_empty_and_negative_multibulks() {
-    decodes(
-        b"*0\r\n*-1\r\n*-10\r\n*1\r\n$4\r\nPING\r\n",
-        &[req(&["PING"])],
-    );
+    decodes(b"*0\r\n*-1\r\n*-10\r\n*1\r\n$4\r\nPING\r\n", &[req(&["PING"])]);
 }
 
 #[test]
@@ -104,10 +83,7 @@ fn decode_mixes_inline_and_multibulk_in_one_buffer() {
 fn decode_waits_for_truncated_frames() {
     let frame = b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
     for end in 0..frame.len() {
-        assert!(
-            waits(&frame[..end], RequestLimits::REDIS),
-            "prefix of {end} bytes"
-        );
+        assert!(waits(&frame[..end], RequestLimits::REDIS), "prefix of {end} bytes");
     }
     assert!(waits(b"PING", RequestLimits::REDIS));
     assert!(waits(b"SET k \"unterminated", RequestLimits::REDIS));
@@ -204,41 +180,21 @@ fn decode_reports_redis_error_texts() {
     fails(b"*1\r\n$2000000000\r\n", redis, invalid_bulk);
     fails(b"*1\r\n$99999999999999999999999\r\n", redis, invalid_bulk);
     fails(b"*1\r\n$3\r\nabcXY", redis, invalid_bulk);
-    fails(
-        b"*1\r\n\r\n",
-        redis,
-        "ERR Protocol error: expected '$', got ' '",
-    );
-    fails(
-        b"SET k \"v\r\n",
-        redis,
-        "ERR Protocol error: unbalanced quotes in request",
-    );
-    fails(
-        b"SET k 'v'x\r\n",
-        redis,
-        "ERR Protocol error: unbalanced quotes in request",
-    );
+    fails(b"*1\r\n\r\n", redis, "ERR Protocol error: expected '$', got ' '");
+    fails(b"SET k \"v\r\n", redis, "ERR Protocol error: unbalanced quotes in request");
+    fails(b"SET k 'v'x\r\n", redis, "ERR Protocol error: unbalanced quotes in request");
 }
 
 #[test]
 fn decode_reports_expected_dollar_after_earlier_arguments() {
-    let (requests, error) = decode_all(
-        b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
-        RequestLimits::REDIS,
-    );
+    let (requests, error) =
+        decode_all(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n", RequestLimits::REDIS);
     assert!(requests.is_empty());
-    assert_eq!(
-        error.as_deref(),
-        Some("ERR Protocol error: expected '$', got 'f'")
-    );
+    assert_eq!(error.as_deref(), Some("ERR Protocol error: expected '$', got 'f'"));
     let (_, error) = decode_all(b"*1\r\n$3\r\nabc\r", RequestLimits::REDIS);
     assert_eq!(error, None, "waits for the byte after \\r");
     let (_, error) = decode_all(b"*1\r\n$3\r\nabc\rX", RequestLimits::REDIS);
-    assert_eq!(
-        error.as_deref(),
-        Some("ERR Protocol error: invalid bulk length")
-    );
+    assert_eq!(error.as_deref(), Some("ERR Protocol error: invalid bulk length"));
 }
 
 #[test]
@@ -259,11 +215,7 @@ fn multibulk_args_max_at_limit_waits_and_past_limit_fails() {
     assert!(decoder.is_mid_request());
     assert!(decoder.args_capacity() <= ARGS_CAPACITY_INITIAL_MAX);
     let past = format!("*{}\r\n", MULTIBULK_ARGS_MAX + 1);
-    fails(
-        past.as_bytes(),
-        RequestLimits::REDIS,
-        "ERR Protocol error: invalid multibulk length",
-    );
+    fails(past.as_bytes(), RequestLimits::REDIS, "ERR Protocol error: invalid multibulk length");
 }
 
 #[test]
@@ -271,17 +223,9 @@ fn bulk_bytes_max_at_limit_waits_without_allocating_and_past_limit_fails() {
     let mut decoder = RequestDecoder::new();
     let mut buf = BytesMut::from(format!("*1\r\n${BULK_BYTES_MAX}\r\n").as_bytes());
     assert_eq!(decoder.decode(&mut buf), Ok(None));
-    assert!(
-        buf.capacity() < 4096,
-        "reserved {} bytes up front",
-        buf.capacity()
-    );
+    assert!(buf.capacity() < 4096, "reserved {} bytes up front", buf.capacity());
     let past = format!("*1\r\n${}\r\n", BULK_BYTES_MAX + 1);
-    fails(
-        past.as_bytes(),
-        RequestLimits::REDIS,
-        "ERR Protocol error: invalid bulk length",
-    );
+    fails(past.as_bytes(), RequestLimits::REDIS, "ERR Protocol error: invalid bulk length");
 }
 
 #[test]
@@ -306,11 +250,7 @@ fn count_line_bytes_max_at_limit_waits_and_past_limit_fails() {
     line.resize(COUNT_LINE_BYTES_MAX, b'1');
     assert!(waits(&line, redis));
     line.push(b'1');
-    fails(
-        &line,
-        redis,
-        "ERR Protocol error: too big mbulk count string",
-    );
+    fails(&line, redis, "ERR Protocol error: too big mbulk count string");
 
     let mut line = b"*1\r\n$".to_vec();
     line.resize(4 + COUNT_LINE_BYTES_MAX, b'1');
@@ -318,28 +258,19 @@ fn count_line_bytes_max_at_limit_waits_and_past_limit_fails() {
     assert_eq!((requests.len(), error), (0, None));
     line.push(b'1');
     let (_, error) = decode_all(&line, redis);
-    assert_eq!(
-        error.as_deref(),
-        Some("ERR Protocol error: too big bulk count string")
-    );
+    assert_eq!(error.as_deref(), Some("ERR Protocol error: too big bulk count string"));
 }
 
 #[test]
 fn pre_auth_limits_at_limit_pass_and_past_limit_fail() {
     let limits = RequestLimits::REDIS.with_pre_auth(PreAuthLimits::REDIS);
-    assert!(waits(
-        format!("*{PRE_AUTH_ARGS_MAX}\r\n").as_bytes(),
-        limits
-    ));
+    assert!(waits(format!("*{PRE_AUTH_ARGS_MAX}\r\n").as_bytes(), limits));
     fails(
         format!("*{}\r\n", PRE_AUTH_ARGS_MAX + 1).as_bytes(),
         limits,
         "ERR Protocol error: unauthenticated multibulk length",
     );
-    assert!(waits(
-        format!("*1\r\n${PRE_AUTH_BULK_BYTES_MAX}\r\n").as_bytes(),
-        limits
-    ));
+    assert!(waits(format!("*1\r\n${PRE_AUTH_BULK_BYTES_MAX}\r\n").as_bytes(), limits));
     fails(
         format!("*1\r\n${}\r\n", PRE_AUTH_BULK_BYTES_MAX + 1).as_bytes(),
         limits,
@@ -366,24 +297,12 @@ fn set_limits_lifts_pre_auth_limits_for_later_requests() {
 
 #[test]
 fn configured_limits_at_limit_pass_and_past_limit_fail() {
-    let limits = RequestLimits {
-        args_max: 3,
-        bulk_bytes_max: 5,
-        inline_bytes_max: 8,
-        pre_auth: None,
-    };
+    let limits =
+        RequestLimits { args_max: 3, bulk_bytes_max: 5, inline_bytes_max: 8, pre_auth: None };
     let (requests, error) = decode_all(b"*3\r\n$5\r\naaaaa\r\n$0\r\n\r\n$1\r\nb\r\n", limits);
     assert_eq!((requests.len(), error), (1, None));
-    fails(
-        b"*4\r\n",
-        limits,
-        "ERR Protocol error: invalid multibulk length",
-    );
-    fails(
-        b"*1\r\n$6\r\n",
-        limits,
-        "ERR Protocol error: invalid bulk length",
-    );
+    fails(b"*4\r\n", limits, "ERR Protocol error: invalid multibulk length");
+    fails(b"*1\r\n$6\r\n", limits, "ERR Protocol error: invalid bulk length");
     let (requests, error) = decode_all(b"GET abcd\r\n", limits);
     assert_eq!(
         (requests.len(), error),
@@ -395,14 +314,8 @@ fn configured_limits_at_limit_pass_and_past_limit_fail() {
 
 #[test]
 fn limits_above_the_ceilings_are_clamped() {
-    let limits = RequestLimits {
-        args_max: usize::MAX,
-        ..RequestLimits::REDIS
-    };
-    assert_eq!(
-        RequestDecoder::with_limits(limits).limits(),
-        RequestLimits::REDIS
-    );
+    let limits = RequestLimits { args_max: usize::MAX, ..RequestLimits::REDIS };
+    assert_eq!(RequestDecoder::with_limits(limits).limits(), RequestLimits::REDIS);
 }
 
 #[test]
@@ -424,8 +337,5 @@ fn decode_a_million_pipelined_commands_with_bounded_memory() {
         capacity_max = capacity_max.max(buf.capacity());
     }
     assert_eq!(count, 1_000_000);
-    assert!(
-        capacity_max <= 4 * chunk.len(),
-        "buffer grew to {capacity_max} bytes"
-    );
+    assert!(capacity_max <= 4 * chunk.len(), "buffer grew to {capacity_max} bytes");
 }

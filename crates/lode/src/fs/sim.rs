@@ -621,7 +621,7 @@ impl Drop for SimLockGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Seed, iterations};
+    use lode_testkit::{Seed, iterations};
     use rand::Rng;
     use std::collections::BTreeSet;
 

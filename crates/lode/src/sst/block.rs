@@ -90,10 +90,7 @@ impl BlockHandle {
     /// Decodes the varint form; `None` unless `input` is exactly one handle.
     pub(crate) fn decode(input: &[u8]) -> Option<BlockHandle> {
         let mut d = Decoder::new(input);
-        let handle = BlockHandle {
-            offset: d.varint()?,
-            size: d.varint()?,
-        };
+        let handle = BlockHandle { offset: d.varint()?, size: d.varint()? };
         d.is_empty().then_some(handle)
     }
 
@@ -162,11 +159,7 @@ impl BlockBuilder {
             self.since_restart = 0;
             0
         } else {
-            self.last_key
-                .iter()
-                .zip(key)
-                .take_while(|(a, b)| a == b)
-                .count()
+            self.last_key.iter().zip(key).take_while(|(a, b)| a == b).count()
         };
         // Room for the entry and the finished restart array at once, so a huge value is
         // copied into the block once and never moved by a later reallocation.
@@ -247,10 +240,7 @@ fn lz4_compress(raw: &[u8], out: &mut Vec<u8>) -> bool {
         return false;
     };
     out.clear();
-    out.resize(
-        LZ4_LENGTH_BYTES + lz4_flex::block::get_maximum_output_size(raw.len()),
-        0,
-    );
+    out.resize(LZ4_LENGTH_BYTES + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
     out[..LZ4_LENGTH_BYTES].copy_from_slice(&len.to_le_bytes());
     match lz4_flex::block::compress_into(raw, &mut out[LZ4_LENGTH_BYTES..]) {
         Ok(n) => {
@@ -337,10 +327,7 @@ impl Block {
     /// A reason string when the restart array does not fit or is out of order.
     pub(crate) fn parse(data: Bytes) -> Result<Block, String> {
         let Some(count_at) = data.len().checked_sub(4) else {
-            return Err(format!(
-                "block of {} bytes has no restart count",
-                data.len()
-            ));
+            return Err(format!("block of {} bytes has no restart count", data.len()));
         };
         let count = u32::from_le_bytes(data[count_at..].try_into().expect("4 bytes"));
         let restarts = count as usize;
@@ -349,16 +336,9 @@ impl Block {
             .and_then(|b| (count_at as u64).checked_sub(b))
             .map(|o| o as usize)
         else {
-            return Err(format!(
-                "{count} restart points do not fit in {} bytes",
-                data.len()
-            ));
+            return Err(format!("{count} restart points do not fit in {} bytes", data.len()));
         };
-        let block = Block {
-            data,
-            restarts_offset,
-            restarts,
-        };
+        let block = Block { data, restarts_offset, restarts };
         if restarts == 0 && restarts_offset != 0 {
             return Err("block has entries but no restart points".into());
         }
@@ -370,9 +350,7 @@ impl Block {
                 Some(p) => r > p,
             };
             if !ok || r >= restarts_offset {
-                return Err(format!(
-                    "restart point {i} at {r} is out of order or out of bounds"
-                ));
+                return Err(format!("restart point {i} at {r} is out of order or out of bounds"));
             }
             prev = Some(r);
         }
@@ -392,9 +370,7 @@ impl Block {
 
     fn restart(&self, i: usize) -> usize {
         let at = self.restarts_offset + 4 * i;
-        let bytes = self.data[at..at + 4]
-            .try_into()
-            .expect("restart array checked by parse");
+        let bytes = self.data[at..at + 4].try_into().expect("restart array checked by parse");
         u32::from_le_bytes(bytes) as usize
     }
 
@@ -403,14 +379,10 @@ impl Block {
         let r = self.restart(i);
         let mut d = Decoder::new(&self.data[r..self.restarts_offset]);
         let (Some(shared), Some(unshared), Some(_)) = (d.varint(), d.varint(), d.varint()) else {
-            return Err(format!(
-                "bad entry header at restart point {i} (offset {r})"
-            ));
+            return Err(format!("bad entry header at restart point {i} (offset {r})"));
         };
         if shared != 0 {
-            return Err(format!(
-                "entry at restart point {i} shares {shared} key bytes"
-            ));
+            return Err(format!("entry at restart point {i} shares {shared} key bytes"));
         }
         let Some(key) = usize::try_from(unshared).ok().and_then(|n| d.bytes(n)) else {
             return Err(format!("key at restart point {i} runs past the entries"));
@@ -492,20 +464,14 @@ impl BlockIter {
         let mut d = Decoder::new(&self.block.data[self.current..end]);
         let (Some(shared), Some(unshared), Some(value_len)) = (d.varint(), d.varint(), d.varint())
         else {
-            self.corrupt(format!(
-                "bad entry header at offset {} in block",
-                self.current
-            ));
+            self.corrupt(format!("bad entry header at offset {} in block", self.current));
             return false;
         };
         let delta = usize::try_from(unshared).ok().and_then(|n| d.bytes(n));
         let value_start = self.current + d.pos();
         let value = usize::try_from(value_len).ok().and_then(|n| d.bytes(n));
         let (Some(delta), Some(_), true) = (delta, value, shared <= self.key.len() as u64) else {
-            self.corrupt(format!(
-                "entry at offset {} runs past its block",
-                self.current
-            ));
+            self.corrupt(format!("entry at offset {} runs past its block", self.current));
             return false;
         };
         let had_prev = !self.key.is_empty();
@@ -632,7 +598,7 @@ impl InternalIter for BlockIter {
 pub(crate) mod tests {
     use super::*;
     use crate::ikey::ValueKind;
-    use crate::testing::{Seed, iterations};
+    use lode_testkit::{Seed, iterations};
     use rand::Rng;
     use rand::rngs::StdRng;
     use std::path::PathBuf;
@@ -645,17 +611,9 @@ pub(crate) mod tests {
         let mut out: Vec<Entry> = Vec::with_capacity(n);
         let hot = random_user_key(rng);
         for _ in 0..n {
-            let user_key = if rng.random_bool(0.2) {
-                hot.clone()
-            } else {
-                random_user_key(rng)
-            };
+            let user_key = if rng.random_bool(0.2) { hot.clone() } else { random_user_key(rng) };
             let seq = rng.random_range(0..1000);
-            let kind = if rng.random_bool(0.2) {
-                ValueKind::Delete
-            } else {
-                ValueKind::Put
-            };
+            let kind = if rng.random_bool(0.2) { ValueKind::Delete } else { ValueKind::Put };
             let value = match kind {
                 ValueKind::Delete => Vec::new(),
                 ValueKind::Put if rng.random_bool(0.05) => {
@@ -676,9 +634,7 @@ pub(crate) mod tests {
 
     pub(crate) fn random_user_key(rng: &mut StdRng) -> Vec<u8> {
         let len = rng.random_range(0..4);
-        (0..len)
-            .map(|_| b"ab\x00\xff"[rng.random_range(0..4)])
-            .collect()
+        (0..len).map(|_| b"ab\x00\xff"[rng.random_range(0..4)]).collect()
     }
 
     /// A seek target: sometimes an exact key, sometimes a seek key between versions.
@@ -705,11 +661,7 @@ pub(crate) mod tests {
     ) {
         let check = |it: &dyn InternalIter, pos: Option<usize>, what: &str| match pos {
             Some(i) => {
-                assert!(
-                    it.valid(),
-                    "{what}: expected entry {i} of {}, got invalid",
-                    model.len()
-                );
+                assert!(it.valid(), "{what}: expected entry {i} of {}, got invalid", model.len());
                 assert_eq!(it.key(), &model[i].0[..], "{what}: key at {i}");
                 assert_eq!(&it.value()[..], &model[i].1[..], "{what}: value at {i}");
             }
@@ -737,15 +689,11 @@ pub(crate) mod tests {
             let user_key = ikey::user_key(key);
             let first = ikey::first_of(user_key);
             it.seek(&first);
-            let pos = model
-                .iter()
-                .position(|e| ikey::compare(&e.0, &first) != Ordering::Less);
+            let pos = model.iter().position(|e| ikey::compare(&e.0, &first) != Ordering::Less);
             check(it, pos, "seek before a user key");
             let last = ikey::last_of(user_key);
             it.seek_for_prev(&last);
-            let pos = model
-                .iter()
-                .rposition(|e| ikey::compare(&e.0, &last) != Ordering::Greater);
+            let pos = model.iter().rposition(|e| ikey::compare(&e.0, &last) != Ordering::Greater);
             check(it, pos, "seek_for_prev after a user key");
         }
         // Random walk.
@@ -760,17 +708,13 @@ pub(crate) mod tests {
                 0 => {
                     let t = random_target(rng, model);
                     it.seek(&t);
-                    pos = model
-                        .iter()
-                        .position(|e| ikey::compare(&e.0, &t) != Ordering::Less);
+                    pos = model.iter().position(|e| ikey::compare(&e.0, &t) != Ordering::Less);
                     what = "seek";
                 }
                 1 => {
                     let t = random_target(rng, model);
                     it.seek_for_prev(&t);
-                    pos = model
-                        .iter()
-                        .rposition(|e| ikey::compare(&e.0, &t) != Ordering::Greater);
+                    pos = model.iter().rposition(|e| ikey::compare(&e.0, &t) != Ordering::Greater);
                     what = "seek_for_prev";
                 }
                 2 => {
@@ -867,10 +811,7 @@ pub(crate) mod tests {
         for b in bad {
             assert!(Block::parse(Bytes::copy_from_slice(b)).is_err(), "{b:?}");
         }
-        assert!(
-            Block::parse(Bytes::from_static(&[0, 0, 0, 0])).is_ok(),
-            "empty block"
-        );
+        assert!(Block::parse(Bytes::from_static(&[0, 0, 0, 0])).is_ok(), "empty block");
     }
 
     #[test]
@@ -904,10 +845,7 @@ pub(crate) mod tests {
 
     #[test]
     fn block_handle_round_trips_and_checks_bounds() {
-        let h = BlockHandle {
-            offset: 300,
-            size: 70_000,
-        };
+        let h = BlockHandle { offset: 300, size: 70_000 };
         let mut buf = Vec::new();
         h.encode_to(&mut buf);
         assert_eq!(BlockHandle::decode(&buf), Some(h));
@@ -917,23 +855,10 @@ pub(crate) mod tests {
         let end = 300 + 70_000 + BLOCK_TRAILER_BYTES as u64;
         assert_eq!(h.check(end), Ok(70_000));
         assert!(h.check(end - 1).is_err());
-        assert!(
-            BlockHandle {
-                offset: u64::MAX,
-                size: 1
-            }
-            .check(u64::MAX)
-            .is_err()
-        );
-        let at_limit = BlockHandle {
-            offset: 0,
-            size: BLOCK_BYTES_MAX as u64,
-        };
+        assert!(BlockHandle { offset: u64::MAX, size: 1 }.check(u64::MAX).is_err());
+        let at_limit = BlockHandle { offset: 0, size: BLOCK_BYTES_MAX as u64 };
         assert!(at_limit.check(u64::MAX).is_ok());
-        let past_limit = BlockHandle {
-            offset: 0,
-            size: BLOCK_BYTES_MAX as u64 + 1,
-        };
+        let past_limit = BlockHandle { offset: 0, size: BLOCK_BYTES_MAX as u64 + 1 };
         assert!(past_limit.check(u64::MAX).is_err());
     }
 
@@ -950,15 +875,9 @@ pub(crate) mod tests {
     #[test]
     fn block_lz4_length_limit_accepts_limit_and_refuses_one_past() {
         let max = BLOCK_BYTES_MAX as u64;
-        assert_eq!(
-            check_lz4_uncompressed_bytes(usize::MAX, max),
-            Ok(BLOCK_BYTES_MAX)
-        );
+        assert_eq!(check_lz4_uncompressed_bytes(usize::MAX, max), Ok(BLOCK_BYTES_MAX));
         assert!(check_lz4_uncompressed_bytes(usize::MAX, max + 1).is_err());
-        assert_eq!(
-            check_lz4_uncompressed_bytes(100, 100 * LZ4_EXPANSION_MAX),
-            Ok(25_500)
-        );
+        assert_eq!(check_lz4_uncompressed_bytes(100, 100 * LZ4_EXPANSION_MAX), Ok(25_500));
         assert!(check_lz4_uncompressed_bytes(100, 100 * LZ4_EXPANSION_MAX + 1).is_err());
     }
 
@@ -1002,10 +921,7 @@ pub(crate) mod tests {
         // Incompressible data is stored as is.
         let raw: Vec<u8> = (0..300).map(|_| rng.random()).collect();
         let mut scratch = Vec::new();
-        assert_eq!(
-            seal(&raw, Compression::Lz4, &mut scratch).1,
-            BLOCK_TYPE_NONE
-        );
+        assert_eq!(seal(&raw, Compression::Lz4, &mut scratch).1, BLOCK_TYPE_NONE);
     }
 
     #[test]

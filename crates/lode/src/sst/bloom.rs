@@ -53,14 +53,8 @@ pub(crate) struct BloomBuilder {
 impl BloomBuilder {
     /// A builder spending about `bits_per_key` bits on each key (must be at least 1).
     pub(crate) fn new(bits_per_key: u32) -> BloomBuilder {
-        assert!(
-            bits_per_key > 0,
-            "a bloom filter needs at least one bit per key"
-        );
-        BloomBuilder {
-            bits_per_key,
-            hashes: Vec::new(),
-        }
+        assert!(bits_per_key > 0, "a bloom filter needs at least one bit per key");
+        BloomBuilder { bits_per_key, hashes: Vec::new() }
     }
 
     /// Adds a user key. Adding the same key twice only wastes bits.
@@ -106,14 +100,9 @@ impl BloomFilter {
             return Err("filter block has no bits".into());
         }
         if !(1..=BLOOM_PROBES_MAX).contains(&k) {
-            return Err(format!(
-                "filter probe count {k} is outside 1..={BLOOM_PROBES_MAX}"
-            ));
+            return Err(format!("filter probe count {k} is outside 1..={BLOOM_PROBES_MAX}"));
         }
-        Ok(BloomFilter {
-            bits: block.slice(..block.len() - 1),
-            k,
-        })
+        Ok(BloomFilter { bits: block.slice(..block.len() - 1), k })
     }
 
     /// False only if the filter's table holds no entry for `user_key`.
@@ -127,7 +116,7 @@ impl BloomFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Seed, iterations};
+    use lode_testkit::{Seed, iterations};
     use rand::Rng;
 
     fn filter_of(keys: &[&[u8]], bits_per_key: u32) -> Vec<u8> {
@@ -154,23 +143,11 @@ mod tests {
     /// hash or layout changed, which breaks existing files; change the code back.
     #[test]
     fn bloom_filter_bytes_are_frozen() {
-        assert_eq!(
-            bloom_hash(b""),
-            0x30d0_17e1_6365_a250,
-            "xxh3 with BLOOM_SEED changed"
-        );
+        assert_eq!(bloom_hash(b""), 0x30d0_17e1_6365_a250, "xxh3 with BLOOM_SEED changed");
         assert_eq!(hex(&filter_of(&[], 10)), "000000000000000007");
-        assert_eq!(
-            hex(&filter_of(&[b"a", b"b", b"c"], 10)),
-            "081442a07f09824407"
-        );
-        assert_eq!(
-            hex(&filter_of(&[b"hello", b"world", b"", b"lode"], 10)),
-            "100075088200ee5f07"
-        );
-        let many: Vec<Vec<u8>> = (0..20u32)
-            .map(|i| format!("key{i:03}").into_bytes())
-            .collect();
+        assert_eq!(hex(&filter_of(&[b"a", b"b", b"c"], 10)), "081442a07f09824407");
+        assert_eq!(hex(&filter_of(&[b"hello", b"world", b"", b"lode"], 10)), "100075088200ee5f07");
+        let many: Vec<Vec<u8>> = (0..20u32).map(|i| format!("key{i:03}").into_bytes()).collect();
         let many: Vec<&[u8]> = many.iter().map(|k| k.as_slice()).collect();
         assert_eq!(
             hex(&filter_of(&many, 10)),
@@ -194,10 +171,7 @@ mod tests {
             }
             let f = BloomFilter::decode(Bytes::from(b.finish())).expect("own filter decodes");
             for k in &keys {
-                assert!(
-                    f.may_contain(k),
-                    "false negative for {k:?} at {bpk} bits/key"
-                );
+                assert!(f.may_contain(k), "false negative for {k:?} at {bpk} bits/key");
             }
         }
     }
@@ -210,9 +184,7 @@ mod tests {
         }
         let f = BloomFilter::decode(Bytes::from(b.finish())).expect("own filter decodes");
         let trials = 100_000u32;
-        let hits = (0..trials)
-            .filter(|i| f.may_contain(format!("absent-{i}").as_bytes()))
-            .count();
+        let hits = (0..trials).filter(|i| f.may_contain(format!("absent-{i}").as_bytes())).count();
         let rate = hits as f64 / f64::from(trials);
         assert!(rate < 0.02, "false positive rate {rate} at 10 bits/key");
     }
@@ -220,21 +192,9 @@ mod tests {
     #[test]
     fn bloom_decode_rejects_bad_blocks() {
         assert!(BloomFilter::decode(Bytes::new()).is_err());
-        assert!(
-            BloomFilter::decode(Bytes::from_static(&[7])).is_err(),
-            "no bits"
-        );
-        assert!(
-            BloomFilter::decode(Bytes::from_static(&[0xff, 0])).is_err(),
-            "k = 0"
-        );
-        assert!(
-            BloomFilter::decode(Bytes::from_static(&[0xff, 30])).is_ok(),
-            "k at limit"
-        );
-        assert!(
-            BloomFilter::decode(Bytes::from_static(&[0xff, 31])).is_err(),
-            "k past limit"
-        );
+        assert!(BloomFilter::decode(Bytes::from_static(&[7])).is_err(), "no bits");
+        assert!(BloomFilter::decode(Bytes::from_static(&[0xff, 0])).is_err(), "k = 0");
+        assert!(BloomFilter::decode(Bytes::from_static(&[0xff, 30])).is_ok(), "k at limit");
+        assert!(BloomFilter::decode(Bytes::from_static(&[0xff, 31])).is_err(), "k past limit");
     }
 }

@@ -88,15 +88,8 @@ impl BlockCache {
 
     /// The block at `offset` in file `file_number`, if cached.
     pub(crate) fn get(&self, file_number: u64, offset: u64) -> Option<Bytes> {
-        let found = self
-            .blocks
-            .as_ref()
-            .and_then(|c| c.get(&(file_number, offset)));
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
+        let found = self.blocks.as_ref().and_then(|c| c.get(&(file_number, offset)));
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         found
     }
@@ -121,10 +114,7 @@ mod tests {
         assert!(cache.get(1, 0).is_none());
         cache.insert(1, 0, Bytes::from_static(b"block"));
         assert_eq!(cache.get(1, 0).as_deref(), Some(&b"block"[..]));
-        assert!(
-            cache.get(2, 0).is_none(),
-            "another file's block at the same offset"
-        );
+        assert!(cache.get(2, 0).is_none(), "another file's block at the same offset");
         assert_eq!((cache.hits(), cache.misses()), (1, 2));
         assert_eq!(cache.usage_bytes(), 5);
     }
@@ -134,10 +124,7 @@ mod tests {
         let cache = BlockCache::new(0);
         cache.insert(1, 0, Bytes::from_static(b"block"));
         assert!(cache.get(1, 0).is_none());
-        assert_eq!(
-            (cache.usage_bytes(), cache.hits(), cache.misses()),
-            (0, 0, 1)
-        );
+        assert_eq!((cache.usage_bytes(), cache.hits(), cache.misses()), (0, 0, 1));
     }
 
     #[test]

@@ -109,10 +109,8 @@ impl Footer {
             ));
         }
         let mut d = Decoder::new(&b[..44]);
-        let mut handle = || BlockHandle {
-            offset: d.u64().expect(fixed),
-            size: d.u64().expect(fixed),
-        };
+        let mut handle =
+            || BlockHandle { offset: d.u64().expect(fixed), size: d.u64().expect(fixed) };
         let (filter, index) = (handle(), handle());
         let version = d.u32().expect(fixed);
         if version != FORMAT_VERSION {
@@ -176,10 +174,7 @@ impl TableOutput {
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         let (stored, block_type) = seal(raw, compression, &mut scratch);
-        let handle = BlockHandle {
-            offset: self.offset,
-            size: stored.len() as u64,
-        };
+        let handle = BlockHandle { offset: self.offset, size: stored.len() as u64 };
         let trailer = trailer(stored, block_type);
         let written = self.emit(stored).and_then(|()| self.emit(&trailer));
         self.scratch = scratch;
@@ -207,17 +202,9 @@ impl TableBuilder {
     /// A builder appending to `file`, which should be new and empty.
     pub fn new(file: Arc<dyn WritableFile>, opts: TableOptions) -> TableBuilder {
         // Keep a full block (target plus one entry's overhead) far inside the block limit.
-        let opts = TableOptions {
-            block_bytes: opts.block_bytes.min(BLOCK_BYTES_MAX / 2),
-            ..opts
-        };
+        let opts = TableOptions { block_bytes: opts.block_bytes.min(BLOCK_BYTES_MAX / 2), ..opts };
         TableBuilder {
-            out: TableOutput {
-                file,
-                buf: Vec::new(),
-                offset: 0,
-                scratch: Vec::new(),
-            },
+            out: TableOutput { file, buf: Vec::new(), offset: 0, scratch: Vec::new() },
             opts,
             data: BlockBuilder::new(DATA_RESTART_INTERVAL),
             index: BlockBuilder::new(INDEX_RESTART_INTERVAL),
@@ -281,9 +268,7 @@ impl TableBuilder {
     }
 
     fn flush_data_block(&mut self) -> Result<()> {
-        let handle = self
-            .out
-            .write_block(self.data.finish(), self.opts.compression)?;
+        let handle = self.out.write_block(self.data.finish(), self.opts.compression)?;
         self.data.reset();
         self.handle_buf.clear();
         handle.encode_to(&mut self.handle_buf);
@@ -305,9 +290,7 @@ impl TableBuilder {
             Some(bloom) => self.out.write_block(&bloom.finish(), Compression::None)?,
             None => BlockHandle::default(),
         };
-        let index = self
-            .out
-            .write_block(self.index.finish(), self.opts.compression)?;
+        let index = self.out.write_block(self.index.finish(), self.opts.compression)?;
         self.out.emit(&Footer { filter, index }.encode())?;
         self.out.flush()?;
         Ok(TableSummary {
@@ -340,9 +323,7 @@ impl TableCore {
 
     /// Reads, verifies and decompresses the block at `handle`.
     fn read_block(&self, handle: BlockHandle) -> Result<Bytes> {
-        let size = handle
-            .check(self.blocks_end)
-            .map_err(|r| self.corruption(handle.offset, r))?;
+        let size = handle.check(self.blocks_end).map_err(|r| self.corruption(handle.offset, r))?;
         let mut buf = vec![0u8; size + BLOCK_TRAILER_BYTES];
         self.file.read_exact_at(&mut buf, handle.offset)?;
         unseal(buf).map_err(|r| self.corruption(handle.offset, r))
@@ -415,9 +396,7 @@ impl TableReader {
         } else if footer.filter.offset != 0 {
             return Err(core.corruption(footer_at, "empty filter handle with a nonzero offset"));
         }
-        Ok(TableReader {
-            core: Arc::new(core),
-        })
+        Ok(TableReader { core: Arc::new(core) })
     }
 
     /// The newest entry for `user_key` with seqno <= `seq`: its kind and value (empty for a
@@ -435,9 +414,7 @@ impl TableReader {
             return it.take_error().map_or(Ok(None), Err);
         }
         let Some(found) = ikey::parse(it.key()) else {
-            return Err(self
-                .core
-                .corruption(it.data_offset, "malformed internal key"));
+            return Err(self.core.corruption(it.data_offset, "malformed internal key"));
         };
         Ok((found.user_key == user_key).then(|| match found.kind {
             ValueKind::Put => (ValueKind::Put, it.value()),
@@ -447,10 +424,7 @@ impl TableReader {
 
     /// False only if this table holds no entry for `user_key` (true without a filter).
     pub fn may_contain(&self, user_key: &[u8]) -> bool {
-        self.core
-            .filter
-            .as_ref()
-            .is_none_or(|f| f.may_contain(user_key))
+        self.core.filter.as_ref().is_none_or(|f| f.may_contain(user_key))
     }
 
     /// An iterator over every entry, unpositioned.
@@ -479,13 +453,7 @@ pub(crate) struct TableIter {
 impl TableIter {
     fn new(core: Arc<TableCore>) -> TableIter {
         let index = BlockIter::new(core.index.clone(), core.path.clone(), core.index_offset);
-        TableIter {
-            core,
-            index,
-            data: None,
-            data_offset: 0,
-            err: None,
-        }
+        TableIter { core, index, data: None, data_offset: 0, err: None }
     }
 
     fn fail(&mut self, e: Error) {
@@ -504,9 +472,7 @@ impl TableIter {
             return false;
         }
         let Some(handle) = BlockHandle::decode(&self.index.value()) else {
-            let e = self
-                .core
-                .corruption(self.core.index_offset, "bad block handle in index");
+            let e = self.core.corruption(self.core.index_offset, "bad block handle in index");
             self.fail(e);
             return false;
         };
@@ -556,9 +522,7 @@ impl TableIter {
     }
 
     fn data_mut(&mut self) -> &mut BlockIter {
-        self.data
-            .as_mut()
-            .expect("positioned: a data block is loaded")
+        self.data.as_mut().expect("positioned: a data block is loaded")
     }
 }
 
@@ -653,7 +617,7 @@ mod tests {
     use crate::sst::block::tests::{
         Entry, check_iter_against_model, random_entries, random_user_key,
     };
-    use crate::testing::{Seed, iterations};
+    use lode_testkit::{Seed, iterations};
     use rand::Rng;
     use rand::rngs::StdRng;
     use std::sync::Mutex;
@@ -698,11 +662,7 @@ mod tests {
         bloom_bits_per_key: u32,
         compression: Compression,
     ) -> TableOptions {
-        TableOptions {
-            block_bytes,
-            bloom_bits_per_key,
-            compression,
-        }
+        TableOptions { block_bytes, bloom_bits_per_key, compression }
     }
 
     fn build_in_memory(entries: &[Entry], opts: TableOptions) -> (Vec<u8>, TableSummary) {
@@ -738,10 +698,8 @@ mod tests {
     }
 
     fn check_gets_against_model(t: &TableReader, entries: &[Entry], rng: &mut StdRng) {
-        let mut user_keys: Vec<Vec<u8>> = entries
-            .iter()
-            .map(|(k, _)| ikey::user_key(k).to_vec())
-            .collect();
+        let mut user_keys: Vec<Vec<u8>> =
+            entries.iter().map(|(k, _)| ikey::user_key(k).to_vec()).collect();
         user_keys.extend((0..20).map(|_| random_user_key(rng)));
         user_keys.push(b"absent key".to_vec());
         for uk in &user_keys {
@@ -760,11 +718,8 @@ mod tests {
         for round in 0..iterations(24) {
             let n = rng.random_range(0..400);
             let entries = random_entries(&mut rng, n);
-            let opts = options(
-                [64, 100, 256, 4096][round % 4],
-                [0, 10][round / 4 % 2],
-                compression,
-            );
+            let opts =
+                options([64, 100, 256, 4096][round % 4], [0, 10][round / 4 % 2], compression);
             let path = dir.path().join(format!("{round:06}.sst"));
             let mut b = TableBuilder::new(RealFs.create(&path).expect("create"), opts);
             for (k, v) in &entries {
@@ -775,14 +730,8 @@ mod tests {
             let file = RealFs.open(&path).expect("open");
             assert_eq!(summary.file_bytes, file.len());
             assert_eq!(summary.entries, entries.len() as u64);
-            assert_eq!(
-                summary.smallest,
-                entries.first().map(|e| e.0.clone()).unwrap_or_default()
-            );
-            assert_eq!(
-                summary.largest,
-                entries.last().map(|e| e.0.clone()).unwrap_or_default()
-            );
+            assert_eq!(summary.smallest, entries.first().map(|e| e.0.clone()).unwrap_or_default());
+            assert_eq!(summary.largest, entries.last().map(|e| e.0.clone()).unwrap_or_default());
             let cache = Arc::new(BlockCache::new(64 << 10));
             let t = Arc::new(TableReader::open(file, path, round as u64, cache).expect("open"));
             assert_eq!(t.file_number(), round as u64);
@@ -829,10 +778,7 @@ mod tests {
             let (bytes, _) = build_in_memory(&entries, options(4096, 10, compression));
             let t = open_in_memory(bytes).expect("open");
             assert_eq!(t.core.index.restarts_for_test(), 3, "three data blocks");
-            assert_eq!(
-                get_owned(&t, b"b", 5).expect("get"),
-                Some((ValueKind::Put, big.clone()))
-            );
+            assert_eq!(get_owned(&t, b"b", 5).expect("get"), Some((ValueKind::Put, big.clone())));
             let mut rng = Seed::new("table_big_entry_gets_a_block_of_its_own").rng(0);
             check_iter_against_model(&mut t.iter(), &entries, &mut rng, 50);
         }
@@ -842,11 +788,7 @@ mod tests {
     #[test]
     #[ignore = "allocates gigabytes"]
     fn table_round_trips_512_mib_value_with_64_kib_key() {
-        let key = ikey::make(
-            &vec![b'k'; (64 << 10) - ikey::TRAILER_BYTES],
-            1,
-            ValueKind::Put,
-        );
+        let key = ikey::make(&vec![b'k'; (64 << 10) - ikey::TRAILER_BYTES], 1, ValueKind::Put);
         let value = vec![0x5a_u8; 512 << 20];
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("000001.sst");
@@ -858,10 +800,7 @@ mod tests {
         b.finish().expect("finish");
         let cache = Arc::new(BlockCache::new(64 << 20));
         let t = TableReader::open(RealFs.open(&path).expect("open"), path, 1, cache).expect("open");
-        let (kind, got) = t
-            .get(ikey::user_key(&key), 1)
-            .expect("get")
-            .expect("present");
+        let (kind, got) = t.get(ikey::user_key(&key), 1).expect("get").expect("present");
         assert_eq!(kind, ValueKind::Put);
         assert!(got == value);
     }
@@ -875,17 +814,11 @@ mod tests {
         let t = open_in_memory(bytes).expect("open");
         let cache = t.core.cache.clone();
         assert_eq!(
-            get_owned(&t, &0u32.to_be_bytes(), 1)
-                .expect("get")
-                .map(|x| x.1),
+            get_owned(&t, &0u32.to_be_bytes(), 1).expect("get").map(|x| x.1),
             Some(vec![1; 50])
         );
         assert_eq!((cache.hits(), cache.misses()), (0, 1));
-        assert!(
-            get_owned(&t, &1u32.to_be_bytes(), 1)
-                .expect("get")
-                .is_some()
-        );
+        assert!(get_owned(&t, &1u32.to_be_bytes(), 1).expect("get").is_some());
         assert_eq!((cache.hits(), cache.misses()), (1, 1), "same block");
         assert!(cache.usage_bytes() > 0);
     }
@@ -896,22 +829,15 @@ mod tests {
         let k = |u: &[u8], seq| ikey::make(u, seq, ValueKind::Put);
         let blocks: Vec<(Vec<Entry>, Vec<u8>)> = vec![
             (vec![], k(b"a", 0)),
-            (
-                vec![(k(b"b", 5), b"b5".to_vec()), (k(b"b", 4), b"b4".to_vec())],
-                k(b"b", 4),
-            ),
+            (vec![(k(b"b", 5), b"b5".to_vec()), (k(b"b", 4), b"b4".to_vec())], k(b"b", 4)),
             (vec![], k(b"c", 1)),
             (vec![], k(b"c", 0)),
             (vec![(k(b"d", 1), b"d1".to_vec())], k(b"d", 1)),
             (vec![], k(b"e", 1)),
         ];
         let file = Arc::new(MemFile::default());
-        let mut out = TableOutput {
-            file: file.clone(),
-            buf: Vec::new(),
-            offset: 0,
-            scratch: Vec::new(),
-        };
+        let mut out =
+            TableOutput { file: file.clone(), buf: Vec::new(), offset: 0, scratch: Vec::new() };
         let mut index = BlockBuilder::new(INDEX_RESTART_INTERVAL);
         let mut model = Vec::new();
         for (entries, index_key) in &blocks {
@@ -920,24 +846,13 @@ mod tests {
                 data.add(k, v);
             }
             model.extend(entries.iter().cloned());
-            let handle = out
-                .write_block(data.finish(), Compression::None)
-                .expect("write");
+            let handle = out.write_block(data.finish(), Compression::None).expect("write");
             let mut h = Vec::new();
             handle.encode_to(&mut h);
             index.add(index_key, &h);
         }
-        let index = out
-            .write_block(index.finish(), Compression::None)
-            .expect("write");
-        out.emit(
-            &Footer {
-                filter: BlockHandle::default(),
-                index,
-            }
-            .encode(),
-        )
-        .expect("write");
+        let index = out.write_block(index.finish(), Compression::None).expect("write");
+        out.emit(&Footer { filter: BlockHandle::default(), index }.encode()).expect("write");
         out.flush().expect("write");
         let t = open_in_memory(file.bytes()).expect("open");
         let mut rng = Seed::new("table_iter_skips_empty_data_blocks").rng(0);
@@ -978,10 +893,7 @@ mod tests {
         if let Some(e) = it.take_error() {
             return Err(e);
         }
-        let gets = probes
-            .iter()
-            .map(|(uk, seq)| get_owned(&t, uk, *seq))
-            .collect::<Result<_>>()?;
+        let gets = probes.iter().map(|(uk, seq)| get_owned(&t, uk, *seq)).collect::<Result<_>>()?;
         Ok((forward, backward, gets))
     }
 
@@ -993,10 +905,8 @@ mod tests {
             let mut entries = random_entries(&mut rng, 12);
             entries.push((ikey::make(&[0xff; 5], 3, ValueKind::Put), vec![b'z'; 100]));
             let (good, _) = build_in_memory(&entries, options(64, bloom, compression));
-            let mut probes: Vec<(Vec<u8>, SeqNo)> = entries
-                .iter()
-                .map(|(k, _)| (ikey::user_key(k).to_vec(), 500))
-                .collect();
+            let mut probes: Vec<(Vec<u8>, SeqNo)> =
+                entries.iter().map(|(k, _)| (ikey::user_key(k).to_vec(), 500)).collect();
             probes.push((b"absent".to_vec(), 500));
             let expected = read_everything(good.clone(), &probes).expect("good table");
             assert_eq!(expected.0, entries);
@@ -1018,11 +928,7 @@ mod tests {
             }
             let mut longer = good.clone();
             longer.extend_from_slice(&[0; 9]);
-            assert!(
-                read_everything(longer, &probes)
-                    .expect_err("extended")
-                    .is_corruption()
-            );
+            assert!(read_everything(longer, &probes).expect_err("extended").is_corruption());
         }
     }
 
@@ -1035,11 +941,7 @@ mod tests {
         bytes[3] ^= 0x10; // inside the first data block, at offset 0
         let t = open_in_memory(bytes).expect("index and footer are intact");
         match t.get(&0u32.to_be_bytes(), 1) {
-            Err(Error::Corruption {
-                file,
-                offset,
-                reason,
-            }) => {
+            Err(Error::Corruption { file, offset, reason }) => {
                 assert_eq!(file, PathBuf::from("000007.sst"));
                 assert_eq!(offset, 0);
                 assert!(reason.contains("checksum"), "{reason}");
@@ -1077,26 +979,6 @@ mod tests {
         build_in_memory(&entries, options(4096, 10, Compression::None)).0
     }
 
-    /// Hex bytes between the example markers: `#` starts a comment, a token ending in `:` is
-    /// an offset column, code fences are skipped.
-    fn parse_doc_hex(doc: &str) -> Vec<u8> {
-        let begin = doc
-            .find("<!-- hex-example-begin -->")
-            .expect("begin marker");
-        let end = doc.find("<!-- hex-example-end -->").expect("end marker");
-        let mut out = Vec::new();
-        for line in doc[begin..end].lines().skip(1) {
-            if line.trim_start().starts_with("```") {
-                continue;
-            }
-            let line = line.split('#').next().unwrap_or_default();
-            for token in line.split_whitespace().filter(|t| !t.ends_with(':')) {
-                out.push(u8::from_str_radix(token, 16).expect("hex byte"));
-            }
-        }
-        out
-    }
-
     fn hex_dump(bytes: &[u8]) -> String {
         bytes
             .chunks(16)
@@ -1113,20 +995,14 @@ mod tests {
         let doc = include_str!("../../../../docs/format/sstable.md");
         let actual = example_table();
         assert_eq!(
-            parse_doc_hex(doc),
+            lode_testkit::doc_hex_example(doc),
             actual,
             "the builder writes:\n{}",
             hex_dump(&actual)
         );
         let t = open_in_memory(actual).expect("open");
-        assert_eq!(
-            get_owned(&t, b"apple", 1).expect("get"),
-            Some((ValueKind::Delete, vec![]))
-        );
-        assert_eq!(
-            get_owned(&t, b"kiwi", 9).expect("get").map(|x| x.1),
-            Some(b"green".to_vec())
-        );
+        assert_eq!(get_owned(&t, b"apple", 1).expect("get"), Some((ValueKind::Delete, vec![])));
+        assert_eq!(get_owned(&t, b"kiwi", 9).expect("get").map(|x| x.1), Some(b"green".to_vec()));
     }
 
     #[test]

@@ -1,0 +1,259 @@
+//! The write path: group commit into the WAL, then the memtable.
+//!
+//! Writers queue their batches. Whoever finds no leader becomes one, takes the queue (up to
+//! [`GROUP_BYTES_MAX`]), and commits it: seqnos assigned, one WAL append for the group, one
+//! fdatasync if any member asked for `Sync`, memtable inserts, then the group's last seqno is
+//! published and every member is told. While a leader is in the WAL, the next group gathers,
+//! which is what lets N durable writers share one fsync.
+
+use super::{Inner, Wal, WriteState, lock};
+use crate::batch::{self, WriteBatch};
+use crate::files;
+use crate::memtable::Memtable;
+use crate::record;
+use crate::stats::Counters;
+use crate::{Error, Result};
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// A leader stops adding batches to its group past this many bytes (the first is always taken).
+const GROUP_BYTES_MAX: usize = 4 << 20;
+
+/// Payloads above this size are appended on their own rather than copied into the group buffer.
+const COALESCE_BYTES_MAX: usize = 64 << 10;
+
+#[derive(Debug, Default)]
+struct Queue {
+    next_id: u64,
+    waiting: VecDeque<(u64, WriteBatch, bool)>,
+    done: HashMap<u64, Result<(), String>>,
+    leader: bool,
+}
+
+/// Writers waiting to be committed.
+#[derive(Debug, Default)]
+pub(crate) struct CommitQueue {
+    queue: Mutex<Queue>,
+    cv: Condvar,
+}
+
+/// Commits `batch`, leading a group or waiting for a leader to commit it.
+pub(crate) fn write(inner: &Inner, batch: WriteBatch, sync: bool) -> Result<()> {
+    inner.check_writable()?;
+    let cq = &inner.commit;
+    let mut q = lock(&cq.queue);
+    let id = q.next_id;
+    q.next_id += 1;
+    q.waiting.push_back((id, batch, sync));
+    loop {
+        if let Some(r) = q.done.remove(&id) {
+            return r.map_err(|why| {
+                if inner.failed.load(Ordering::Acquire) {
+                    Error::PreviousIo(why)
+                } else {
+                    Error::Io(std::io::Error::other(why))
+                }
+            });
+        }
+        if !q.leader {
+            q.leader = true;
+            let mut group = Vec::new();
+            let mut bytes = 0;
+            while let Some(front) = q.waiting.front() {
+                let n = front.1.approximate_bytes();
+                if !group.is_empty() && bytes + n > GROUP_BYTES_MAX {
+                    break;
+                }
+                bytes += n;
+                group.extend(q.waiting.pop_front());
+            }
+            drop(q);
+            let ids: Vec<u64> = group.iter().map(|g| g.0).collect();
+            let result = commit_group(inner, group);
+            let shared = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+            q = lock(&cq.queue);
+            for gid in ids {
+                q.done.insert(gid, shared.clone());
+            }
+            q.leader = false;
+            cq.cv.notify_all();
+            if q.done.remove(&id).is_some() {
+                // Our own batch was in the group: return the leader's own error, not a copy.
+                return result;
+            }
+            continue;
+        }
+        q = cq.cv.wait(q).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+fn commit_group(inner: &Inner, group: Vec<(u64, WriteBatch, bool)>) -> Result<()> {
+    inner.check_writable()?;
+    let mut w = lock(&inner.write);
+    inner.check_writable()?;
+    make_room(inner, &mut w)?;
+    let sync = group.iter().any(|g| g.2);
+    let mut seq = w.last_seq + 1;
+    let mut payloads: Vec<Bytes> = Vec::with_capacity(group.len());
+    for (_, b, _) in group {
+        if b.is_empty() {
+            continue;
+        }
+        let n = b.len() as u64;
+        payloads.push(b.seal(seq));
+        seq += n;
+    }
+    if let Err(e) = append_to_wal(inner, &w.wal, &payloads, sync) {
+        inner.fail(format!("WAL write failed: {e}"));
+        return Err(e);
+    }
+    for p in &payloads {
+        let (_, ops) = batch::decode(p).expect("a batch this process sealed decodes");
+        for op in ops {
+            w.mem.insert(op.key, op.seq, op.kind, op.value);
+        }
+    }
+    let last = seq - 1;
+    assert!(last >= w.last_seq, "seqnos only grow");
+    w.last_seq = last;
+    inner.visible_seq.store(last, Ordering::Release);
+    Counters::add(&inner.counters.batches_written, payloads.len() as u64);
+    Counters::add(&inner.counters.commit_groups, 1);
+    Ok(())
+}
+
+fn append_to_wal(inner: &Inner, wal: &Wal, payloads: &[Bytes], sync: bool) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut written = 0u64;
+    for p in payloads {
+        if p.len() > COALESCE_BYTES_MAX {
+            if !buf.is_empty() {
+                wal.file.append(&buf)?;
+                written += buf.len() as u64;
+                buf.clear();
+            }
+            wal.file.append(&record::header(p))?;
+            wal.file.append(p)?;
+            written += (record::HEADER_BYTES + p.len()) as u64;
+        } else {
+            record::encode(&mut buf, p);
+        }
+    }
+    if !buf.is_empty() {
+        wal.file.append(&buf)?;
+        written += buf.len() as u64;
+    }
+    let total = wal.written.fetch_add(written, Ordering::AcqRel) + written;
+    Counters::add(&inner.counters.wal_bytes_written, written);
+    if sync && wal.synced.load(Ordering::Acquire) < total {
+        wal.file.sync()?;
+        wal.synced.fetch_max(total, Ordering::AcqRel);
+        Counters::add(&inner.counters.wal_syncs, 1);
+    }
+    Ok(())
+}
+
+/// Syncs the WAL if anything in it is unsynced. Used by `Db::sync` and the background syncer.
+pub(crate) fn sync_wal(inner: &Inner) -> Result<()> {
+    inner.check_writable()?;
+    let wal = Arc::clone(&lock(&inner.write).wal);
+    sync_if_needed(inner, &wal)
+}
+
+fn sync_if_needed(inner: &Inner, wal: &Wal) -> Result<()> {
+    let target = wal.written.load(Ordering::Acquire);
+    if wal.synced.load(Ordering::Acquire) >= target {
+        return Ok(());
+    }
+    if let Err(e) = wal.file.sync() {
+        inner.fail(format!("WAL fsync failed: {e}"));
+        return Err(e.into());
+    }
+    wal.synced.fetch_max(target, Ordering::AcqRel);
+    Counters::add(&inner.counters.wal_syncs, 1);
+    Ok(())
+}
+
+/// Makes room in the active memtable: switches it when full, and waits (a stall) while too
+/// many immutable memtables wait for flush.
+fn make_room(inner: &Inner, w: &mut WriteState) -> Result<()> {
+    if w.mem.approximate_bytes() < inner.opts.memtable_bytes {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut stalled = false;
+    let mut bg = lock(&inner.bg);
+    while inner.read_state().imms.len() >= inner.opts.max_immutable_memtables {
+        inner.check_writable()?;
+        if bg.shutdown {
+            return Err(Error::Closed);
+        }
+        stalled = true;
+        bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());
+    }
+    drop(bg);
+    if stalled {
+        Counters::add(&inner.counters.stall_micros, started.elapsed().as_micros() as u64);
+    }
+    switch_memtable(inner, w)
+}
+
+/// Freezes the active memtable and starts a new one with a new WAL. The old WAL is synced
+/// first, so only the newest WAL can ever end in a torn write.
+pub(crate) fn switch_memtable(inner: &Inner, w: &mut WriteState) -> Result<()> {
+    let switched = (|| -> Result<Arc<Wal>> {
+        sync_if_needed(inner, &w.wal)?;
+        let number = inner.next_file_number.fetch_add(1, Ordering::AcqRel);
+        let file = inner.fs.create(&files::wal_path(&inner.dir, number))?;
+        inner.fs.sync_dir(&inner.dir)?;
+        Ok(Arc::new(Wal { file, number, written: AtomicU64::new(0), synced: AtomicU64::new(0) }))
+    })();
+    let wal = match switched {
+        Ok(wal) => wal,
+        Err(e) => {
+            inner.fail(format!("starting a new WAL failed: {e}"));
+            return Err(e);
+        }
+    };
+    let mem = Arc::new(Memtable::new(wal.number));
+    {
+        let mut rs = lock(&inner.read_state);
+        let mut imms = Vec::with_capacity(rs.imms.len() + 1);
+        imms.push(Arc::clone(&w.mem));
+        imms.extend(rs.imms.iter().cloned());
+        *rs = Arc::new(super::ReadState {
+            mem: Arc::clone(&mem),
+            imms,
+            version: Arc::clone(&rs.version),
+        });
+    }
+    w.mem = mem;
+    w.wal = wal;
+    let _bg = lock(&inner.bg);
+    inner.bg_cv.notify_all();
+    Ok(())
+}
+
+/// The background WAL syncer: every `sync_interval`, sync what Buffered writes left unsynced.
+pub(crate) fn run_syncer(inner: Arc<Inner>, interval: std::time::Duration) {
+    let mut bg = lock(&inner.bg);
+    loop {
+        let deadline = Instant::now() + interval;
+        while !bg.shutdown {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            bg = inner.bg_cv.wait_timeout(bg, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        if bg.shutdown || inner.failed.load(Ordering::Acquire) {
+            return;
+        }
+        drop(bg);
+        let _ = sync_wal(&inner);
+        bg = lock(&inner.bg);
+    }
+}

@@ -1,0 +1,123 @@
+//! The public API's contract: handles, locking, snapshots, concurrency, group commit.
+
+use lode::{Db, Durability, Error, Options, WriteBatch};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn handles_and_snapshots_are_send_and_sync() {
+    assert_send_sync::<Db>();
+    assert_send_sync::<lode::Snapshot>();
+    fn assert_send<T: Send>() {}
+    assert_send::<lode::Iter>();
+}
+
+#[test]
+fn second_open_is_locked_and_dropping_the_last_handle_releases_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default()).expect("open");
+    let clone = db.clone();
+    assert!(matches!(Db::open(dir.path(), Options::default()), Err(Error::Locked(_))));
+    db.put("k", "v").expect("put");
+    drop(db);
+    assert!(
+        matches!(Db::open(dir.path(), Options::default()), Err(Error::Locked(_))),
+        "a clone still holds it"
+    );
+    drop(clone);
+    let db = Db::open(dir.path(), Options::default()).expect("reopen after the last handle");
+    assert_eq!(db.get("k").expect("get").as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn snapshot_sees_exactly_what_was_committed_before_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default().memtable_size(4096)).expect("open");
+    for i in 0..100 {
+        db.put(format!("k{i:03}"), "old").expect("put");
+    }
+    let snap = db.snapshot();
+    for i in 0..100 {
+        if i % 2 == 0 {
+            db.put(format!("k{i:03}"), "new").expect("put");
+        } else {
+            db.delete(format!("k{i:03}")).expect("delete");
+        }
+    }
+    db.put("k999", "later").expect("put");
+    db.flush().expect("flush");
+    assert_eq!(snap.get("k001").expect("get").as_deref(), Some(&b"old"[..]));
+    assert_eq!(snap.get("k999").expect("get"), None);
+    let all: Vec<_> = snap.iter().map(|r| r.expect("iter")).collect();
+    assert_eq!(all.len(), 100);
+    assert!(all.iter().all(|(_, v)| v[..] == b"old"[..]));
+    assert_eq!(db.iter().count(), 51);
+    let moved = std::thread::spawn(move || snap.prefix("k00").count()).join().expect("thread");
+    assert_eq!(moved, 10);
+}
+
+#[test]
+fn concurrent_readers_see_batches_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default().memtable_size(16 << 10)).expect("open");
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, stop) = (db.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                while !stop.load(Ordering::Relaxed) && checks < 2_000_000 {
+                    let snap = db.snapshot();
+                    let a = snap.get("a").expect("get");
+                    let b = snap.get("b").expect("get");
+                    assert_eq!(a, b, "a batch was seen half applied");
+                    let scanned: Vec<_> = snap.iter().map(|r| r.expect("iter").1).collect();
+                    assert!(scanned.windows(2).all(|w| w[0] == w[1]), "scan saw half a batch");
+                    checks += 1;
+                }
+            })
+        })
+        .collect();
+    for i in 0..3000u32 {
+        let mut b = WriteBatch::new();
+        b.put("a", i.to_be_bytes());
+        b.put("b", i.to_be_bytes());
+        db.write(b).expect("write");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.join().expect("reader");
+    }
+}
+
+#[test]
+fn group_commit_shares_fsyncs_among_concurrent_sync_writers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default()).expect("open");
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    let mut b = WriteBatch::new();
+                    b.put(format!("t{t}-{i}"), "v");
+                    db.write_with(b, Durability::Sync).expect("write");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer");
+    }
+    let s = db.stats();
+    assert_eq!(s.batches_written, 1200);
+    assert!(
+        s.wal_syncs * 2 <= s.batches_written,
+        "{} fsyncs for {} writes",
+        s.wal_syncs,
+        s.batches_written
+    );
+    assert_eq!(db.iter().count(), 1200);
+}
