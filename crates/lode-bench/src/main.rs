@@ -1,0 +1,243 @@
+//! `lode-bench`: runs engine workloads against Lode and prints throughput and latency.
+//!
+//! Each workload runs in order on one database (a fill before the reads that need it), with
+//! seeded keys so runs are comparable. Every row names its durability mode. The peer engines
+//! (RocksDB, fjall, redb, sled, LMDB) join this harness behind a cargo feature.
+//!
+//! Example: `cargo run --release -p lode-bench -- --workloads fillrandom,readrandom --num 1000000`
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use lode::{Db, Durability, Options};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Engine workloads against Lode.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Comma-separated workloads, run in this order: fillrandom, readrandom, fillseq, readseq,
+    /// readmissing, fillsync (Sync puts from --threads threads).
+    #[arg(long, default_value = "fillrandom,readrandom")]
+    workloads: String,
+    /// Operations per workload (fillsync: in total, over all threads).
+    #[arg(long, default_value_t = 1_000_000)]
+    num: u64,
+    /// Writer threads for fillsync.
+    #[arg(long, default_value_t = 1)]
+    threads: u64,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 100)]
+    value_bytes: usize,
+    /// Seed for key order and values.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Data directory (default: a fresh temporary directory, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Block cache size in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    cache_bytes: usize,
+    /// Append one JSON object per result to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Stop a workload after this many seconds (its figures cover what ran).
+    #[arg(long, default_value_t = 300)]
+    seconds_max: u64,
+}
+
+/// The 16-byte key for index `i`.
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(format!("{i:016}").as_bytes());
+    k
+}
+
+struct Outcome {
+    workload: String,
+    durability: &'static str,
+    threads: u64,
+    ops: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+    fsyncs: u64,
+    found: u64,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+fn timed(latency: &mut Histogram<u64>, f: impl FnOnce() -> Result<bool>) -> Result<bool> {
+    let start = Instant::now();
+    let r = f()?;
+    latency.saturating_record(start.elapsed().as_nanos() as u64);
+    Ok(r)
+}
+
+fn run(db: &Db, args: &Args, workload: &str) -> Result<Outcome> {
+    let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
+    let value: Vec<u8> = (0..args.value_bytes).map(|_| rng.random()).collect();
+    let mut latency = histogram();
+    let deadline = Instant::now() + Duration::from_secs(args.seconds_max);
+    let syncs_before = db.stats().wal_syncs;
+    let start = Instant::now();
+    let mut ops = 0;
+    let mut found = 0;
+    let mut durability = "buffered";
+    let mut threads = 1;
+    match workload {
+        "fillrandom" | "fillseq" => {
+            let mut order: Vec<u64> = (0..args.num).collect();
+            if workload == "fillrandom" {
+                order.shuffle(&mut rng);
+            }
+            for i in order {
+                timed(&mut latency, || Ok(db.put(key(i), &value).map(|_| true)?))?;
+                ops += 1;
+                if ops % 4096 == 0 && Instant::now() > deadline {
+                    break;
+                }
+            }
+        }
+        "readrandom" | "readmissing" => {
+            for _ in 0..args.num {
+                let i = rng.random_range(0..args.num);
+                let k = if workload == "readmissing" { key(args.num + i) } else { key(i) };
+                if timed(&mut latency, || Ok(db.get(k)?.is_some()))? {
+                    found += 1;
+                }
+                ops += 1;
+                if ops % 4096 == 0 && Instant::now() > deadline {
+                    break;
+                }
+            }
+        }
+        "readseq" => {
+            for item in db.iter() {
+                let (_k, v) = item?;
+                found += u64::from(!v.is_empty());
+                ops += 1;
+                if ops >= args.num || (ops % 4096 == 0 && Instant::now() > deadline) {
+                    break;
+                }
+            }
+        }
+        "fillsync" => {
+            durability = "sync";
+            threads = args.threads.max(1);
+            let per_thread = args.num / threads;
+            let results: Vec<Result<(u64, Histogram<u64>)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (db, value) = (db.clone(), value.clone());
+                        s.spawn(move || -> Result<(u64, Histogram<u64>)> {
+                            let mut latency = histogram();
+                            let mut n = 0;
+                            for j in 0..per_thread {
+                                let i = t * per_thread + j;
+                                let mut b = lode::WriteBatch::new();
+                                b.put(key(i), &value);
+                                timed(&mut latency, || {
+                                    Ok(db.write_with(b, Durability::Sync).map(|_| true)?)
+                                })?;
+                                n += 1;
+                                if n % 256 == 0 && Instant::now() > deadline {
+                                    break;
+                                }
+                            }
+                            Ok((n, latency))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("writer thread")).collect()
+            });
+            for r in results {
+                let (n, h) = r?;
+                ops += n;
+                latency.add(h).context("merge histograms")?;
+            }
+        }
+        other => bail!("unknown workload {other:?}"),
+    }
+    let elapsed = start.elapsed();
+    let fsyncs = db.stats().wal_syncs - syncs_before;
+    Ok(Outcome {
+        workload: workload.to_string(),
+        durability,
+        threads,
+        ops,
+        elapsed,
+        latency,
+        fsyncs,
+        found,
+    })
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().context("create a temporary directory")?;
+            tmp.path().join("db")
+        }
+    };
+    let db = Db::open(&dir, Options::default().cache_size(args.cache_bytes))
+        .with_context(|| format!("open {}", dir.display()))?;
+    println!(
+        "| workload | durability | threads | ops | seconds | ops/s | p50 us | p99 us | fsyncs/write |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut json = match &args.json {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("open {}", p.display()))?,
+        ),
+        None => None,
+    };
+    for workload in args.workloads.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let o = run(&db, &args, workload)?;
+        let secs = o.elapsed.as_secs_f64();
+        let rate = o.ops as f64 / secs.max(1e-9);
+        let p50 = o.latency.value_at_quantile(0.5) as f64 / 1000.0;
+        let p99 = o.latency.value_at_quantile(0.99) as f64 / 1000.0;
+        let writes = matches!(o.workload.as_str(), "fillrandom" | "fillseq" | "fillsync");
+        let per_write = if writes {
+            format!("{:.3}", o.fsyncs as f64 / o.ops.max(1) as f64)
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {} |",
+            o.workload, o.durability, o.threads, o.ops, secs, rate, p50, p99, per_write
+        );
+        if o.workload.starts_with("read") && o.workload != "readmissing" && o.found < o.ops {
+            bail!("{}: only {} of {} keys found", o.workload, o.found, o.ops);
+        }
+        if let Some(f) = json.as_mut() {
+            writeln!(
+                f,
+                "{{\"engine\":\"lode\",\"workload\":\"{}\",\"durability\":\"{}\",\"threads\":{},\"num\":{},\"ops_per_sec\":{:.1},\"p50_us\":{:.2},\"p99_us\":{:.2},\"fsyncs_per_write\":{}}}",
+                o.workload,
+                o.durability,
+                o.threads,
+                o.ops,
+                rate,
+                p50,
+                p99,
+                if writes { per_write.clone() } else { "null".into() }
+            )?;
+        }
+    }
+    Ok(())
+}
