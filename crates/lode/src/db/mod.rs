@@ -352,9 +352,10 @@ impl Db {
         flush::flush_all(&self.handle.inner)
     }
 
-    /// Makes every acknowledged write durable (fdatasync of the WAL).
+    /// Makes every acknowledged write durable (fdatasync of the WAL). Goes through the commit
+    /// queue, so concurrent `sync` calls and `Sync` writes share one fsync.
     pub fn sync(&self) -> Result<()> {
-        commit::sync_wal(&self.handle.inner)
+        commit::write(&self.handle.inner, WriteBatch::new(), true)
     }
 
     /// Counters and sizes.

@@ -121,3 +121,29 @@ fn group_commit_shares_fsyncs_among_concurrent_sync_writers() {
     );
     assert_eq!(db.iter().count(), 1200);
 }
+
+#[test]
+fn concurrent_syncs_share_fsyncs_and_cover_buffered_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default().sync_interval(std::time::Duration::ZERO))
+        .expect("open");
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    db.put(format!("t{t}-{i}"), "v").expect("buffered write");
+                    db.sync().expect("sync");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let s = db.stats();
+    assert!(s.wal_syncs <= 800, "at most one fsync per sync call");
+    assert!(s.wal_syncs * 2 <= 800, "{} fsyncs for 800 sync calls: not shared", s.wal_syncs);
+    db.sync().expect("idle sync");
+    assert_eq!(db.stats().wal_syncs, s.wal_syncs, "nothing unsynced: no fsync");
+}
