@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod compaction;
 mod db;
 mod encoding;
 mod error;
@@ -45,5 +46,5 @@ pub use db::{Db, Iter, Snapshot};
 pub use error::{Error, Result};
 pub use ikey::SeqNo;
 pub use options::{Compression, Durability, Options};
-pub use stats::Stats;
+pub use stats::{MemoryStats, Stats};
 pub use value::{Key, Value};

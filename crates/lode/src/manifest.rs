@@ -179,6 +179,8 @@ mod tests {
             file_bytes: 10,
             smallest: ikey::make(b"a", 1, ValueKind::Put),
             largest: ikey::make(b"b", 1, ValueKind::Put),
+            entries: 2,
+            tombstones: 0,
         };
         let first =
             VersionEdit { log_number: Some(2), next_file_number: Some(5), ..Default::default() };
@@ -228,6 +230,8 @@ mod doc_tests {
                     file_bytes: 1000,
                     smallest: ikey::make(b"a", 1, ValueKind::Put),
                     largest: ikey::make(b"b", 2, ValueKind::Delete),
+                    entries: 20,
+                    tombstones: 3,
                 },
             )],
             deleted_files: vec![(0, 5)],

@@ -58,6 +58,8 @@ pub(crate) struct Memtable {
     max_seq: AtomicU64,
     /// The WAL whose records this memtable holds.
     wal_number: u64,
+    /// That WAL's size, recorded when the memtable is frozen.
+    wal_bytes: AtomicU64,
 }
 
 impl Memtable {
@@ -67,11 +69,21 @@ impl Memtable {
             bytes: AtomicUsize::new(0),
             max_seq: AtomicU64::new(0),
             wal_number,
+            wal_bytes: AtomicU64::new(0),
         }
     }
 
     pub(crate) fn wal_number(&self) -> u64 {
         self.wal_number
+    }
+
+    /// The size of this memtable's WAL, once it is frozen.
+    pub(crate) fn wal_bytes(&self) -> u64 {
+        self.wal_bytes.load(AtomicOrdering::Relaxed)
+    }
+
+    pub(crate) fn set_wal_bytes(&self, bytes: u64) {
+        self.wal_bytes.store(bytes, AtomicOrdering::Relaxed);
     }
 
     /// Adds an entry. Seqnos are unique per entry; the caller is the only writer.

@@ -40,6 +40,14 @@ pub struct Options {
     pub(crate) max_immutable_memtables: usize,
     pub(crate) max_open_files: usize,
     pub(crate) create_if_missing: bool,
+    pub(crate) target_file_bytes: u64,
+    pub(crate) base_level_bytes: u64,
+    pub(crate) l0_compaction_trigger: usize,
+    pub(crate) l0_slowdown_trigger: usize,
+    pub(crate) l0_stop_trigger: usize,
+    pub(crate) pending_compaction_slowdown_bytes: u64,
+    pub(crate) pending_compaction_stop_bytes: u64,
+    pub(crate) max_wal_bytes: u64,
     pub(crate) fs: Arc<dyn Fs>,
 }
 
@@ -56,6 +64,14 @@ impl Default for Options {
             max_immutable_memtables: 2,
             max_open_files: 512,
             create_if_missing: true,
+            target_file_bytes: 64 << 20,
+            base_level_bytes: 256 << 20,
+            l0_compaction_trigger: 4,
+            l0_slowdown_trigger: 12,
+            l0_stop_trigger: 20,
+            pending_compaction_slowdown_bytes: 64 << 30,
+            pending_compaction_stop_bytes: 256 << 30,
+            max_wal_bytes: 512 << 20,
             fs: Arc::new(RealFs),
         }
     }
@@ -112,6 +128,43 @@ impl Options {
     /// Create the directory and an empty database when none exists (default true).
     pub fn create_if_missing(mut self, yes: bool) -> Options {
         self.create_if_missing = yes;
+        self
+    }
+    /// Target size of an SST written by compaction (default 64 MiB, at least 4 KiB).
+    pub fn target_file_size(mut self, bytes: u64) -> Options {
+        self.target_file_bytes = bytes.max(4 << 10);
+        self
+    }
+    /// The smallest target of the level L0 compacts into (default 256 MiB). Level targets
+    /// grow by 10x per level from there down to the last level, whose size sets them all.
+    pub fn level_base_size(mut self, bytes: u64) -> Options {
+        self.base_level_bytes = bytes.max(4 << 10);
+        self
+    }
+    /// L0 files that start a compaction (default 4).
+    pub fn l0_compaction_trigger(mut self, files: usize) -> Options {
+        self.l0_compaction_trigger = files.max(1);
+        self
+    }
+    /// L0 files at which writes slow down, and at which they stop until compaction catches up
+    /// (defaults 12 and 20). The stop is raised to above the slowdown if needed.
+    pub fn l0_write_limits(mut self, slowdown_files: usize, stop_files: usize) -> Options {
+        self.l0_slowdown_trigger = slowdown_files.max(1);
+        self.l0_stop_trigger = stop_files.max(self.l0_slowdown_trigger + 1);
+        self
+    }
+    /// Bytes compaction is behind by at which writes slow down, and stop (defaults 64 GiB and
+    /// 256 GiB). The stop is raised to above the slowdown if needed.
+    pub fn pending_compaction_limits(mut self, slowdown_bytes: u64, stop_bytes: u64) -> Options {
+        self.pending_compaction_slowdown_bytes = slowdown_bytes.max(1);
+        self.pending_compaction_stop_bytes =
+            stop_bytes.max(self.pending_compaction_slowdown_bytes + 1);
+        self
+    }
+    /// The most WAL bytes kept (default 512 MiB): past it, the active memtable is frozen and
+    /// flushed early, so reopening after a crash replays at most about this much.
+    pub fn max_wal_size(mut self, bytes: u64) -> Options {
+        self.max_wal_bytes = bytes.max(4 << 10);
         self
     }
     /// The file system to run on (default the real one). Tests pass a [`crate::fs::SimFs`].

@@ -8,6 +8,16 @@
 
 use crate::ikey::SeqNo;
 
+/// What to do with one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// Some reader can see this version.
+    pub keep: bool,
+    /// It is at or below the oldest snapshot: every reader that sees this key sees this
+    /// version or a newer one, and none sees anything older.
+    pub seen_by_all: bool,
+}
+
 /// Streaming keep/drop decisions over entries in internal-key order.
 #[derive(Debug)]
 pub(crate) struct Retainer {
@@ -24,19 +34,21 @@ impl Retainer {
         Retainer { snapshots, current_key: None, last_stripe: usize::MAX }
     }
 
-    /// Whether the entry `(user_key, seq)` must be kept.
-    pub(crate) fn keep(&mut self, user_key: &[u8], seq: SeqNo) -> bool {
+    /// Whether the entry `(user_key, seq)` must be kept, and whether every reader (every
+    /// snapshot and the present) sees it: then, at the bottom level, a kept tombstone can go.
+    pub(crate) fn keep(&mut self, user_key: &[u8], seq: SeqNo) -> Decision {
         let stripe = self.snapshots.partition_point(|&s| s < seq);
+        let seen_by_all = stripe == 0;
         if self.current_key.as_deref() != Some(user_key) {
             self.current_key = Some(user_key.to_vec());
             self.last_stripe = stripe;
-            return true;
+            return Decision { keep: true, seen_by_all };
         }
         if stripe == self.last_stripe {
-            return false;
+            return Decision { keep: false, seen_by_all };
         }
         self.last_stripe = stripe;
-        true
+        Decision { keep: true, seen_by_all }
     }
 }
 
@@ -48,7 +60,7 @@ mod tests {
         let mut r = Retainer::new(snapshots);
         entries
             .iter()
-            .filter(|(k, s)| r.keep(k.as_bytes(), *s))
+            .filter(|(k, s)| r.keep(k.as_bytes(), *s).keep)
             .map(|(k, s)| (k.to_string(), *s))
             .collect()
     }

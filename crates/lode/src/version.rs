@@ -7,7 +7,8 @@
 //!
 //! Edit encoding: a sequence of fields, each a varint tag followed by its values:
 //! `1 log_number` · `2 next_file_number` · `3 last_seqno` (varints) ·
-//! `4 new_file: level, number, file_bytes (varints), smallest, largest (length-prefixed)` ·
+//! `4 new_file: level, number, file_bytes (varints), smallest, largest (length-prefixed),
+//! entries, tombstones (varints)` ·
 //! `5 deleted_file: level, number (varints)`. Unknown tags are corruption.
 
 use crate::encoding::{Decoder, put_length_prefixed, put_varint};
@@ -25,6 +26,10 @@ pub(crate) struct FileMeta {
     /// Smallest and largest internal keys in the file.
     pub smallest: Vec<u8>,
     pub largest: Vec<u8>,
+    /// Entries in the file, and how many of them are tombstones: the picker compacts
+    /// tombstone-heavy files sooner, so deleted space comes back.
+    pub entries: u64,
+    pub tombstones: u64,
 }
 
 impl FileMeta {
@@ -73,6 +78,8 @@ impl VersionEdit {
             put_varint(&mut out, f.file_bytes);
             put_length_prefixed(&mut out, &f.smallest);
             put_length_prefixed(&mut out, &f.largest);
+            put_varint(&mut out, f.entries);
+            put_varint(&mut out, f.tombstones);
         }
         for (level, number) in &self.deleted_files {
             put_varint(&mut out, TAG_DELETED_FILE);
@@ -98,10 +105,16 @@ impl VersionEdit {
                     let file_bytes = d.varint().ok_or_else(short)?;
                     let smallest = d.length_prefixed().ok_or_else(short)?.to_vec();
                     let largest = d.length_prefixed().ok_or_else(short)?.to_vec();
+                    let entries = d.varint().ok_or_else(short)?;
+                    let tombstones = d.varint().ok_or_else(short)?;
                     if ikey::parse(&smallest).is_none() || ikey::parse(&largest).is_none() {
                         return Err(format!("file {number} has a malformed key range"));
                     }
-                    e.new_files.push((level, FileMeta { number, file_bytes, smallest, largest }));
+                    if tombstones > entries {
+                        return Err(format!("file {number} has more tombstones than entries"));
+                    }
+                    let f = FileMeta { number, file_bytes, smallest, largest, entries, tombstones };
+                    e.new_files.push((level, f));
                 }
                 TAG_DELETED_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
@@ -201,6 +214,8 @@ mod tests {
             file_bytes: 100,
             smallest: ikey::make(lo, 5, ValueKind::Put),
             largest: ikey::make(hi, 1, ValueKind::Delete),
+            entries: 10,
+            tombstones: 1,
         }
     }
 

@@ -17,10 +17,15 @@ use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A leader stops adding batches to its group past this many bytes (the first is always taken).
 const GROUP_BYTES_MAX: usize = 4 << 20;
+
+/// A slowed-down group waits this long per L0 file past the slowdown threshold...
+const SLOWDOWN_STEP: Duration = Duration::from_millis(1);
+/// ...up to this many steps.
+const SLOWDOWN_STEPS_MAX: u32 = 10;
 
 /// Payloads above this size are appended on their own rather than copied into the group buffer.
 const COALESCE_BYTES_MAX: usize = 64 << 10;
@@ -110,9 +115,11 @@ fn commit_group(inner: &Inner, group: Vec<(u64, WriteBatch, bool)>) -> Result<()
         inner.fail(format!("WAL write failed: {e}"));
         return Err(e);
     }
+    let mut user_bytes = 0u64;
     for p in &payloads {
         let (_, ops) = batch::decode(p).expect("a batch this process sealed decodes");
         for op in ops {
+            user_bytes += (op.key.len() + op.value.len()) as u64;
             w.mem.insert(op.key, op.seq, op.kind, op.value);
         }
     }
@@ -121,6 +128,7 @@ fn commit_group(inner: &Inner, group: Vec<(u64, WriteBatch, bool)>) -> Result<()
     w.last_seq = last;
     inner.visible_seq.store(last, Ordering::Release);
     Counters::add(&inner.counters.batches_written, payloads.len() as u64);
+    Counters::add(&inner.counters.user_bytes_written, user_bytes);
     Counters::add(&inner.counters.commit_groups, 1);
     Ok(())
 }
@@ -177,10 +185,15 @@ fn sync_if_needed(inner: &Inner, wal: &Wal) -> Result<()> {
     Ok(())
 }
 
-/// Makes room in the active memtable: switches it when full, and waits (a stall) while too
+/// Makes room for a group: slows or stops writers while compaction is behind, then switches
+/// the memtable when it is full or the WALs have reached their cap, waiting (a stall) while too
 /// many immutable memtables wait for flush.
 fn make_room(inner: &Inner, w: &mut WriteState) -> Result<()> {
-    if w.mem.approximate_bytes() < inner.opts.memtable_bytes {
+    throttle(inner)?;
+    let imm_wal_bytes: u64 = inner.read_state().imms.iter().map(|m| m.wal_bytes()).sum();
+    let wal_bytes = imm_wal_bytes + w.wal.written.load(Ordering::Acquire);
+    let full = w.mem.approximate_bytes() >= inner.opts.memtable_bytes;
+    if !full && (wal_bytes < inner.opts.max_wal_bytes || w.mem.is_empty()) {
         return Ok(());
     }
     let started = Instant::now();
@@ -196,9 +209,55 @@ fn make_room(inner: &Inner, w: &mut WriteState) -> Result<()> {
     }
     drop(bg);
     if stalled {
+        Counters::add(&inner.counters.write_stops, 1);
         Counters::add(&inner.counters.stall_micros, started.elapsed().as_micros() as u64);
     }
     switch_memtable(inner, w)
+}
+
+/// Back-pressure from the tree's shape: past the slowdown thresholds (L0 files, bytes
+/// compaction is behind by) a group waits a little, more the further past; at the stop
+/// thresholds it waits until compaction catches up. Compaction never needs the write path,
+/// so a stop always ends (or the engine fails, which also wakes the writer).
+fn throttle(inner: &Inner) -> Result<()> {
+    let opts = &inner.opts;
+    let started = Instant::now();
+    let (mut slowed, mut stopped) = (false, false);
+    let mut bg = lock(&inner.bg);
+    loop {
+        inner.check_writable()?;
+        if bg.shutdown {
+            return Err(Error::Closed);
+        }
+        let version = Arc::clone(&inner.read_state().version);
+        let l0 = version.levels[0].len();
+        let pending = inner.picker.pending_bytes(&version);
+        if l0 >= opts.l0_stop_trigger || pending >= opts.pending_compaction_stop_bytes {
+            stopped = true;
+            bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        if !slowed
+            && (l0 >= opts.l0_slowdown_trigger || pending >= opts.pending_compaction_slowdown_bytes)
+        {
+            slowed = true;
+            let excess = l0.saturating_sub(opts.l0_slowdown_trigger) as u32 + 1;
+            let delay = SLOWDOWN_STEP * excess.min(SLOWDOWN_STEPS_MAX);
+            bg = inner.bg_cv.wait_timeout(bg, delay).unwrap_or_else(|e| e.into_inner()).0;
+            continue;
+        }
+        break;
+    }
+    drop(bg);
+    if stopped {
+        Counters::add(&inner.counters.write_stops, 1);
+    } else if slowed {
+        Counters::add(&inner.counters.write_slowdowns, 1);
+    }
+    if slowed || stopped {
+        Counters::add(&inner.counters.stall_micros, started.elapsed().as_micros() as u64);
+    }
+    Ok(())
 }
 
 /// Freezes the active memtable and starts a new one with a new WAL. The old WAL is synced
@@ -219,6 +278,7 @@ pub(crate) fn switch_memtable(inner: &Inner, w: &mut WriteState) -> Result<()> {
         }
     };
     let mem = Arc::new(Memtable::new(wal.number));
+    w.mem.set_wal_bytes(w.wal.written.load(Ordering::Acquire));
     {
         let mut rs = lock(&inner.read_state);
         let mut imms = Vec::with_capacity(rs.imms.len() + 1);

@@ -6,6 +6,7 @@
 //! version together with the memtable's removal (one `ReadState` swap, so no reader sees the
 //! data twice or not at all), and only then deletes the memtable's WAL.
 
+use super::output::Output;
 use super::{Inner, ReadState, lock};
 use crate::files;
 use crate::fs::Fs;
@@ -13,7 +14,6 @@ use crate::ikey;
 use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::retain::Retainer;
-use crate::sst::{TableBuilder, TableOptions};
 use crate::stats::Counters;
 use crate::version::{FileMeta, VersionEdit};
 use crate::{Error, Result};
@@ -30,39 +30,22 @@ pub(crate) fn write_table(
     number: u64,
     snapshots: Vec<u64>,
 ) -> Result<Option<FileMeta>> {
-    let path = files::sst_path(dir, number);
-    let file = fs.create(&path)?;
-    let opts = TableOptions {
-        block_bytes: options.block_bytes,
-        bloom_bits_per_key: options.bloom_bits_per_key,
-        compression: options.compression,
-    };
-    let mut builder = TableBuilder::new(Arc::clone(&file), opts);
+    let mut out = Output::create(fs, dir, options, number)?;
     let mut retain = Retainer::new(snapshots);
     let mut ikey_buf = Vec::new();
     for (user, seq, kind, value) in mem.entries() {
-        if !retain.keep(&user, seq) {
+        if !retain.keep(&user, seq).keep {
             continue;
         }
         ikey_buf.clear();
         ikey::append(&mut ikey_buf, &user, seq, kind);
-        builder.add(&ikey_buf, &value)?;
+        out.add(&ikey_buf, kind, &value)?;
     }
-    if builder.entries() == 0 {
-        drop(builder);
-        drop(file);
-        fs.remove(&path)?;
-        return Ok(None);
+    let meta = out.finish(fs)?;
+    if meta.is_some() {
+        fs.sync_dir(dir)?;
     }
-    let summary = builder.finish()?;
-    file.sync()?;
-    fs.sync_dir(dir)?;
-    Ok(Some(FileMeta {
-        number,
-        file_bytes: summary.file_bytes,
-        smallest: summary.smallest,
-        largest: summary.largest,
-    }))
+    Ok(meta)
 }
 
 /// Flushes the oldest immutable memtable. Returns false when there was none.
@@ -104,6 +87,7 @@ fn flush_oldest(inner: &Inner) -> Result<bool> {
     drop(m);
     // The WAL is obsolete now; a failure to remove it only leaves a file the next open removes.
     let _ = inner.fs.remove(&files::wal_path(&inner.dir, imm.wal_number()));
+    super::compact::delete_obsolete(inner);
     Counters::add(&inner.counters.flushes, 1);
     Ok(true)
 }

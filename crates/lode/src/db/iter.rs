@@ -6,6 +6,7 @@
 //! the upper bound, and iteration stops where they meet. Each cursor is a [`Merge`]: a heap of
 //! source iterators ordered by internal key. Hiding old versions and tombstones happens here.
 
+use super::merge::Merge;
 use super::{Handle, Inner, ReadState};
 use crate::ikey::{self, SeqNo, ValueKind};
 use crate::iter::InternalIter;
@@ -13,113 +14,9 @@ use crate::memtable::MemIter;
 use crate::value::{Key, Value};
 use crate::{Error, Result};
 use bytes::Bytes;
-use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// A one-direction merge of internal iterators.
-struct Merge {
-    sources: Vec<Box<dyn InternalIter>>,
-    heap: Vec<usize>,
-    forward: bool,
-    error: Option<Error>,
-}
-
-impl Merge {
-    fn new(sources: Vec<Box<dyn InternalIter>>, forward: bool) -> Merge {
-        Merge { sources, heap: Vec::new(), forward, error: None }
-    }
-
-    /// Forward: first entry >= target (or the first). Backward: last entry <= target (or the last).
-    fn seek(&mut self, target: Option<&[u8]>) {
-        for s in &mut self.sources {
-            match (self.forward, target) {
-                (true, Some(t)) => s.seek(t),
-                (true, None) => s.seek_to_first(),
-                (false, Some(t)) => s.seek_for_prev(t),
-                (false, None) => s.seek_to_last(),
-            }
-        }
-        self.heap.clear();
-        for i in 0..self.sources.len() {
-            if self.sources[i].valid() {
-                self.heap.push(i);
-                self.sift_up(self.heap.len() - 1);
-            } else if let Some(e) = self.sources[i].take_error() {
-                self.error.get_or_insert(e);
-            }
-        }
-    }
-
-    fn valid(&self) -> bool {
-        self.error.is_none() && !self.heap.is_empty()
-    }
-
-    fn top(&self) -> &dyn InternalIter {
-        self.sources[self.heap[0]].as_ref()
-    }
-
-    fn advance(&mut self) {
-        let i = self.heap[0];
-        let s = &mut self.sources[i];
-        if self.forward {
-            s.next()
-        } else {
-            s.prev()
-        }
-        if s.valid() {
-            self.sift_down(0);
-        } else {
-            if let Some(e) = s.take_error() {
-                self.error.get_or_insert(e);
-            }
-            let last = self.heap.len() - 1;
-            self.heap.swap(0, last);
-            self.heap.pop();
-            if !self.heap.is_empty() {
-                self.sift_down(0);
-            }
-        }
-    }
-
-    /// Whether heap slot `a` should be above slot `b`.
-    fn before(&self, a: usize, b: usize) -> bool {
-        let (ia, ib) = (self.heap[a], self.heap[b]);
-        let o = ikey::compare(self.sources[ia].key(), self.sources[ib].key());
-        let o = if self.forward { o } else { o.reverse() };
-        o == Ordering::Less || (o == Ordering::Equal && ia < ib)
-    }
-
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if !self.before(i, parent) {
-                break;
-            }
-            self.heap.swap(i, parent);
-            i = parent;
-        }
-    }
-
-    fn sift_down(&mut self, mut i: usize) {
-        loop {
-            let (l, r) = (2 * i + 1, 2 * i + 2);
-            let mut best = i;
-            if l < self.heap.len() && self.before(l, best) {
-                best = l;
-            }
-            if r < self.heap.len() && self.before(r, best) {
-                best = r;
-            }
-            if best == i {
-                return;
-            }
-            self.heap.swap(i, best);
-            i = best;
-        }
-    }
-}
 
 /// An iterator over `(key, value)` pairs in key order; `.rev()` (or `next_back`) walks
 /// backward. Items are `Result`s: a read error is yielded once, then the iterator ends.

@@ -14,15 +14,19 @@
 //! state: reads go on, writes return `PreviousIo` until the database is reopened.
 
 mod commit;
+mod compact;
 mod flush;
 mod iter;
+mod merge;
 mod open;
+mod output;
 mod snapshot;
 
 pub use iter::Iter;
 pub use snapshot::Snapshot;
 
 use crate::batch::WriteBatch;
+use crate::compaction::Picker;
 use crate::files;
 use crate::fs::{Fs, FsLock, WritableFile};
 use crate::ikey::{SeqNo, ValueKind};
@@ -30,7 +34,7 @@ use crate::manifest::ManifestWriter;
 use crate::memtable::Memtable;
 use crate::options::{Durability, Options};
 use crate::sst::{BlockCache, TableReader};
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, MemoryStats, Stats};
 use crate::value::Value;
 use crate::version::{FileMeta, Version};
 use crate::{Error, Result};
@@ -39,7 +43,7 @@ use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 
 /// Locks a mutex, carrying on past poisoning: every critical section leaves its data valid
@@ -78,6 +82,8 @@ pub(crate) struct WriteState {
 #[derive(Debug, Default)]
 pub(crate) struct BgState {
     pub shutdown: bool,
+    /// A compaction task is running.
+    pub compacting: bool,
 }
 
 #[derive(Debug)]
@@ -107,6 +113,11 @@ pub(crate) struct Inner {
     pub blocks: Arc<BlockCache>,
     pub counters: Counters,
     pub threads: Mutex<Vec<JoinHandle<()>>>,
+    pub picker: Picker,
+    /// One compaction at a time, background or manual.
+    pub compaction_lock: Mutex<()>,
+    /// Files removed from the version, deleted once no version holds them.
+    pub obsolete: Mutex<Vec<(u64, Weak<FileMeta>)>>,
 }
 
 impl fmt::Debug for Inner {
@@ -227,6 +238,19 @@ impl Inner {
             block_cache_hits: self.blocks.hits(),
             block_cache_misses: self.blocks.misses(),
             last_seqno: self.visible_seq.load(Ordering::Acquire),
+            user_bytes_written: Counters::get(&c.user_bytes_written),
+            compactions: Counters::get(&c.compactions),
+            compaction_bytes_read: Counters::get(&c.compaction_bytes_read),
+            compaction_bytes_written: Counters::get(&c.compaction_bytes_written),
+            pending_compaction_bytes: self.picker.pending_bytes(&state.version),
+            write_slowdowns: Counters::get(&c.write_slowdowns),
+            write_stops: Counters::get(&c.write_stops),
+            open_tables: self.tables.len() as u64,
+            memory: MemoryStats {
+                block_cache_bytes: self.blocks.usage_bytes(),
+                memtable_bytes: mem_bytes as u64,
+                total_bytes: self.blocks.usage_bytes() + mem_bytes as u64,
+            },
         }
     }
 
@@ -241,6 +265,7 @@ impl Inner {
         for t in threads {
             let _ = t.join();
         }
+        compact::delete_obsolete(self);
         if !self.failed.load(Ordering::Acquire) {
             let wal = Arc::clone(&lock(&self.write).wal);
             if wal.file.sync().is_err() {
@@ -356,6 +381,18 @@ impl Db {
     /// queue, so concurrent `sync` calls and `Sync` writes share one fsync.
     pub fn sync(&self) -> Result<()> {
         commit::write(&self.handle.inner, WriteBatch::new(), true)
+    }
+
+    /// Compacts the whole database into the last level (after a flush), dropping every
+    /// version no snapshot needs and every tombstone. Returns when done.
+    pub fn compact(&self) -> Result<()> {
+        compact::compact_all(&self.handle.inner)
+    }
+
+    /// Waits until no flush or compaction is running or due. For tests and tools that want a
+    /// settled tree; writes may go on meanwhile (and may make more work).
+    pub fn wait_idle(&self) -> Result<()> {
+        compact::wait_idle(&self.handle.inner)
     }
 
     /// Counters and sizes.

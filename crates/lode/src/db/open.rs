@@ -8,9 +8,11 @@
 //! new one, both complete.
 
 use super::commit::run_syncer;
+use super::compact::run_compactor;
 use super::flush::{run_flusher, write_table};
 use super::{BgState, Inner, ManifestState, ReadState, Wal, WriteState, lock};
 use crate::batch;
+use crate::compaction::Picker;
 use crate::files::{self, FileKind};
 use crate::fs::Fs;
 use crate::manifest::{self, ManifestWriter, Replayed};
@@ -157,6 +159,17 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         blocks: Arc::new(BlockCache::new(opts.cache_bytes)),
         counters: Counters::default(),
         threads: Mutex::new(Vec::new()),
+        picker: Picker {
+            l0_trigger: opts.l0_compaction_trigger,
+            fanout: 10,
+            base_level_bytes: opts.base_level_bytes,
+            tombstone_ratio: 0.3,
+            tombstone_min_entries: 64,
+            space_amp_ratio: 0.25,
+            space_amp_min_bytes: 2 * opts.target_file_bytes,
+        },
+        compaction_lock: Mutex::new(()),
+        obsolete: Mutex::new(Vec::new()),
         opts,
     });
     start_threads(&inner)?;
@@ -170,6 +183,12 @@ fn start_threads(inner: &Arc<Inner>) -> Result<()> {
         std::thread::Builder::new()
             .name("lode-flush".into())
             .spawn(move || run_flusher(flusher))?,
+    );
+    let compactor = Arc::clone(inner);
+    threads.push(
+        std::thread::Builder::new()
+            .name("lode-compact".into())
+            .spawn(move || run_compactor(compactor))?,
     );
     if let Some(interval) = inner.opts.sync_interval {
         let syncer = Arc::clone(inner);

@@ -30,13 +30,25 @@ enum Op {
     ReadSnapshot(usize, Vec<u8>),
     DropSnapshot(usize),
     Flush,
+    Compact,
+    WaitIdle,
     Reopen,
 }
 
+/// Keys from a tiny alphabet (prefixes of each other, empty, 0x00 and 0xff bytes), or, in a
+/// wide stream, mostly from a keyspace of thousands so data spreads over several levels.
 fn key(rng: &mut StdRng) -> Vec<u8> {
+    if WIDE.with(|w| w.get()) && rng.random_bool(0.9) {
+        return format!("w{:05}", rng.random_range(0..4000)).into_bytes();
+    }
     const ALPHABET: &[u8] = b"ab\x00\xff";
     let len = rng.random_range(0..4);
     (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect()
+}
+
+thread_local! {
+    /// Whether `stream` draws from the wide keyspace (set per test thread).
+    static WIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn value(rng: &mut StdRng) -> Vec<u8> {
@@ -70,7 +82,9 @@ fn stream(rng: &mut StdRng, n: usize) -> Vec<Op> {
             77..81 => Op::TakeSnapshot,
             81..88 => Op::ReadSnapshot(rng.random_range(0..8), key(rng)),
             88..91 => Op::DropSnapshot(rng.random_range(0..8)),
-            91..97 => Op::Flush,
+            91..95 => Op::Flush,
+            95..96 => Op::Compact,
+            96..98 => Op::WaitIdle,
             _ => Op::Reopen,
         })
         .collect()
@@ -108,9 +122,10 @@ fn model_range(m: &Model, lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>, reverse: boo
     v
 }
 
-/// Runs `ops` on a database in `dir` on `fs`, checking each read against the model, and
-/// returns the answers in order.
-fn run(ops: &[Op], options: &Options, dir: &Path) -> Vec<String> {
+/// Runs `ops` on a database in `dir`, checking each read against the model; returns the
+/// answers in order and the compactions run.
+fn run(ops: &[Op], options: &Options, dir: &Path) -> (Vec<String>, u64) {
+    let mut compactions = 0;
     let open = || Db::open(dir, options.clone()).expect("open");
     let mut db = open();
     let mut model = Model::new();
@@ -208,7 +223,17 @@ fn run(ops: &[Op], options: &Options, dir: &Path) -> Vec<String> {
                 }
             }
             Op::Flush => db.flush().expect("flush"),
+            Op::Compact => {
+                db.compact().expect("compact");
+                let s = db.stats();
+                assert!(
+                    s.level_files[..6].iter().all(|&n| n == 0),
+                    "op {i}: compact left upper levels: {s:?}"
+                );
+            }
+            Op::WaitIdle => db.wait_idle().expect("wait idle"),
             Op::Reopen => {
+                compactions += db.stats().compactions;
                 snaps.clear();
                 drop(db);
                 db = open();
@@ -218,14 +243,39 @@ fn run(ops: &[Op], options: &Options, dir: &Path) -> Vec<String> {
             }
         }
     }
-    answers
+    let compactions = compactions + db.stats().compactions;
+    (answers, compactions)
 }
 
+/// Sizes so small that every stream flushes often and compacts through several levels.
 fn tiny() -> Options {
     Options::default()
         .memtable_size(4 << 10)
         .block_size(64)
+        .target_file_size(4 << 10)
+        .level_base_size(8 << 10)
         .sync_interval(std::time::Duration::ZERO)
+}
+
+#[test]
+fn model_wide_keyspace_compacts_through_levels_and_matches_btreemap() {
+    let seed = Seed::new("model_wide_keyspace");
+    WIDE.with(|w| w.set(true));
+    let mut deepest_shape = 0;
+    for round in 0..iterations(3) {
+        let mut rng = seed.rng(round as u64);
+        let ops = stream(&mut rng, 6000);
+        let options = sim(tiny());
+        let (small, compactions) = run(&ops, &options, Path::new("/db"));
+        let (normal, _) = run(&ops, &sim(Options::default()), Path::new("/db"));
+        assert_eq!(normal, small, "round {round}: tiny sizes changed an answer");
+        assert!(compactions > 10, "round {round}: only {compactions} compactions");
+        let db = Db::open(Path::new("/db"), options).expect("reopen");
+        db.wait_idle().expect("idle");
+        let levels = db.stats().level_files.iter().skip(1).filter(|&&n| n > 0).count();
+        deepest_shape = deepest_shape.max(levels);
+    }
+    assert!(deepest_shape >= 2, "the tree never held more than one level below L0");
 }
 
 fn sim(options: Options) -> Options {
@@ -238,9 +288,10 @@ fn model_random_streams_match_btreemap_under_default_and_tiny_sizes() {
     for round in 0..iterations(6) {
         let mut rng = seed.rng(round as u64);
         let ops = stream(&mut rng, 1500);
-        let normal = run(&ops, &sim(Options::default()), Path::new("/db"));
-        let small = run(&ops, &sim(tiny()), Path::new("/db"));
+        let (normal, _) = run(&ops, &sim(Options::default()), Path::new("/db"));
+        let (small, compactions) = run(&ops, &sim(tiny()), Path::new("/db"));
         assert_eq!(normal, small, "round {round}: tiny sizes changed an answer");
+        assert!(compactions > 0, "round {round}: tiny sizes ran no compaction");
     }
 }
 
@@ -251,7 +302,8 @@ fn model_stream_on_real_files_with_lz4_matches_simulated_files() {
     let ops = stream(&mut rng, 800);
     let dir = tempfile::tempdir().expect("tempdir");
     let options = tiny().compression(lode::Compression::Lz4);
-    let real = run(&ops, &options.clone().fs(Arc::new(lode::fs::RealFs)), &dir.path().join("db"));
-    let simulated = run(&ops, &sim(options), Path::new("/db"));
+    let (real, _) =
+        run(&ops, &options.clone().fs(Arc::new(lode::fs::RealFs)), &dir.path().join("db"));
+    let (simulated, _) = run(&ops, &sim(options), Path::new("/db"));
     assert_eq!(real, simulated);
 }

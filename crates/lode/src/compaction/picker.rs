@@ -1,0 +1,434 @@
+//! The compaction picker: which files to merge next, as a pure function of the version.
+//!
+//! Shape: L0 holds flushed files (overlapping); L1..L6 hold non-overlapping files. Level
+//! targets are dynamic: the last level's size sets them (each level above is a tenth of the
+//! one below), and levels whose target would fall under `base_level_bytes` stay empty, so L0
+//! compacts straight into the *base level*. A small database therefore lives in L0 and L6.
+//!
+//! Every candidate gets a score; the highest at or above 1 wins:
+//! - L0: files / `l0_trigger` (4 files make 1.0).
+//! - a level from the base level down to L5: bytes / target.
+//! - a level above the base level that still holds files (the shape moved): 2.0, to drain it.
+//! - a file whose tombstones are at least `tombstone_ratio` of its entries: 1.0 + the ratio,
+//!   so deleted space comes back even when no level is over its target.
+//! - space amplification: when the levels above the last hold more than `space_amp_ratio` of
+//!   the last level's bytes (overwrites and deletes that have not met the data they shadow),
+//!   1.0: push the fullest upper level down. This is what brings the directory back near the
+//!   live size once a workload settles.
+
+use crate::ikey;
+use crate::version::{FileMeta, LEVELS, Version};
+use std::sync::Arc;
+
+/// The policy's knobs (from `Options`).
+#[derive(Debug, Clone)]
+pub(crate) struct Picker {
+    pub l0_trigger: usize,
+    pub fanout: u64,
+    pub base_level_bytes: u64,
+    /// Files with at least this share of tombstones are compacted for their tombstones.
+    pub tombstone_ratio: f64,
+    /// Files need this many entries before their tombstone ratio counts.
+    pub tombstone_min_entries: u64,
+    /// Upper levels holding more than this share of the last level trigger a push down.
+    pub space_amp_ratio: f64,
+    /// Below this many bytes in all, space amplification is not worth a compaction.
+    pub space_amp_min_bytes: u64,
+}
+
+/// Why a task was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    L0Files,
+    LevelSize,
+    DrainAboveBase,
+    Tombstones,
+    SpaceAmp,
+    Manual,
+}
+
+/// One compaction: merge `inputs` (from `level`) with `overlaps` (from `output_level`).
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub level: usize,
+    pub output_level: usize,
+    pub inputs: Vec<Arc<FileMeta>>,
+    pub overlaps: Vec<Arc<FileMeta>>,
+    /// Nothing below `output_level` overlaps the output: tombstones seen by all can go.
+    pub bottommost: bool,
+    pub reason: Reason,
+}
+
+impl Task {
+    /// The task moves one file down a level without rewriting it.
+    pub(crate) fn is_trivial_move(&self) -> bool {
+        self.inputs.len() == 1
+            && self.overlaps.is_empty()
+            && self.level != self.output_level
+            && matches!(self.reason, Reason::L0Files | Reason::LevelSize | Reason::DrainAboveBase)
+            && (self.level > 0 || self.inputs.len() == 1)
+    }
+
+    /// Every file the task reads.
+    pub(crate) fn all_inputs(&self) -> impl Iterator<Item = &Arc<FileMeta>> {
+        self.inputs.iter().chain(&self.overlaps)
+    }
+}
+
+pub(crate) const LAST: usize = LEVELS - 1;
+
+fn level_bytes(files: &[Arc<FileMeta>]) -> u64 {
+    files.iter().map(|f| f.file_bytes).sum()
+}
+
+/// The user-key range `[lo, hi]` covered by `files`.
+fn range(files: &[Arc<FileMeta>]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let lo = files.iter().map(|f| ikey::user_key(&f.smallest)).min()?;
+    let hi = files.iter().map(|f| ikey::user_key(&f.largest)).max()?;
+    Some((lo.to_vec(), hi.to_vec()))
+}
+
+fn overlapping(files: &[Arc<FileMeta>], lo: &[u8], hi: &[u8]) -> Vec<Arc<FileMeta>> {
+    files.iter().filter(|f| f.overlaps(Some(lo), Some(hi))).cloned().collect()
+}
+
+impl Picker {
+    /// The base level and each level's target bytes (0 above the base level and for L0).
+    pub(crate) fn targets(&self, v: &Version) -> (usize, [u64; LEVELS]) {
+        let mut targets = [0u64; LEVELS];
+        let bottom = (1..LEVELS).map(|l| level_bytes(&v.levels[l])).max().unwrap_or(0);
+        targets[LAST] = bottom.max(self.base_level_bytes);
+        let mut base = LAST;
+        while base > 1 && targets[base] / self.fanout >= self.base_level_bytes {
+            targets[base - 1] = targets[base] / self.fanout;
+            base -= 1;
+        }
+        (base, targets)
+    }
+
+    /// Bytes that compaction must still move for the tree to be in shape: what every level
+    /// holds over its target, plus L0 once it reaches its trigger. Writers slow down on it.
+    pub(crate) fn pending_bytes(&self, v: &Version) -> u64 {
+        let (base, targets) = self.targets(v);
+        let mut pending = 0;
+        if v.levels[0].len() >= self.l0_trigger {
+            pending += level_bytes(&v.levels[0]);
+        }
+        for (l, (files, target)) in v.levels.iter().zip(targets).enumerate().take(LAST).skip(1) {
+            let bytes = level_bytes(files);
+            pending += if l < base { bytes } else { bytes.saturating_sub(target) };
+        }
+        pending
+    }
+
+    /// The next compaction, if any is due.
+    pub(crate) fn pick(&self, v: &Version) -> Option<Task> {
+        let (base, targets) = self.targets(v);
+        let mut candidates: Vec<(f64, Option<Task>)> = Vec::new();
+        let l0 = &v.levels[0];
+        candidates.push((
+            l0.len() as f64 / self.l0_trigger as f64,
+            self.l0_task(v, base, Reason::L0Files),
+        ));
+        for (l, (files, target)) in v.levels.iter().zip(targets).enumerate().take(LAST).skip(1) {
+            let bytes = level_bytes(files);
+            if bytes == 0 {
+                continue;
+            }
+            if l < base {
+                candidates.push((2.0, self.file_task(v, l, Reason::DrainAboveBase)));
+            } else {
+                let score = bytes as f64 / target as f64;
+                candidates.push((score, self.file_task(v, l, Reason::LevelSize)));
+            }
+        }
+        if let Some((score, task)) = self.tombstone_task(v, base) {
+            candidates.push((score, Some(task)));
+        }
+        let best = candidates
+            .into_iter()
+            .filter_map(|(score, task)| Some((score, task?)))
+            .filter(|(score, _)| *score >= 1.0)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        match best {
+            Some((_, task)) => Some(task),
+            None => self.space_amp_task(v, base),
+        }
+    }
+
+    fn bottommost(v: &Version, output_level: usize, lo: &[u8], hi: &[u8]) -> bool {
+        (output_level + 1..LEVELS).all(|l| overlapping(&v.levels[l], lo, hi).is_empty())
+    }
+
+    /// All of L0 into the base level.
+    fn l0_task(&self, v: &Version, base: usize, reason: Reason) -> Option<Task> {
+        let inputs = v.levels[0].clone();
+        let (lo, hi) = range(&inputs)?;
+        let overlaps = overlapping(&v.levels[base], &lo, &hi);
+        let bottommost = Self::bottommost(v, base, &lo, &hi);
+        Some(Task { level: 0, output_level: base, inputs, overlaps, bottommost, reason })
+    }
+
+    /// One file of `level` into the next level: the file that rewrites the least of the next
+    /// level per byte it moves (RocksDB's "min overlapping ratio").
+    fn file_task(&self, v: &Version, level: usize, reason: Reason) -> Option<Task> {
+        let next = level + 1;
+        let cost = |f: &Arc<FileMeta>| {
+            let o = overlapping(
+                &v.levels[next],
+                ikey::user_key(&f.smallest),
+                ikey::user_key(&f.largest),
+            );
+            level_bytes(&o) as f64 / f.file_bytes.max(1) as f64
+        };
+        let file = v.levels[level]
+            .iter()
+            .min_by(|a, b| cost(a).total_cmp(&cost(b)).then(a.number.cmp(&b.number)))?;
+        Some(self.one_file(v, level, next, file, reason))
+    }
+
+    fn one_file(
+        &self,
+        v: &Version,
+        level: usize,
+        output_level: usize,
+        file: &Arc<FileMeta>,
+        reason: Reason,
+    ) -> Task {
+        let (lo, hi) = (ikey::user_key(&file.smallest), ikey::user_key(&file.largest));
+        let overlaps = if output_level == level {
+            Vec::new()
+        } else {
+            overlapping(&v.levels[output_level], lo, hi)
+        };
+        let bottommost = Self::bottommost(v, output_level, lo, hi);
+        Task { level, output_level, inputs: vec![Arc::clone(file)], overlaps, bottommost, reason }
+    }
+
+    /// The file with the highest tombstone share, if it passes the threshold. L0 tombstones
+    /// go down with all of L0 (L0 files overlap, so one cannot jump over an older one).
+    fn tombstone_task(&self, v: &Version, base: usize) -> Option<(f64, Task)> {
+        let ratio = |f: &FileMeta| {
+            if f.entries < self.tombstone_min_entries {
+                0.0
+            } else {
+                f.tombstones as f64 / f.entries as f64
+            }
+        };
+        let mut best: Option<(f64, usize, &Arc<FileMeta>)> = None;
+        for (l, files) in v.levels.iter().enumerate() {
+            for f in files {
+                let r = ratio(f);
+                if r >= self.tombstone_ratio && best.is_none_or(|b| r > b.0) {
+                    best = Some((r, l, f));
+                }
+            }
+        }
+        let (r, level, file) = best?;
+        let task = if level == 0 {
+            self.l0_task(v, base, Reason::Tombstones)?
+        } else {
+            let output = if level == LAST { LAST } else { (level + 1).max(base) };
+            let task = self.one_file(v, level, output, file, Reason::Tombstones);
+            // A bottom file's tombstones go only if nothing below needs them and every reader
+            // sees them; rewriting it otherwise gains nothing.
+            if level == LAST && !task.bottommost {
+                return None;
+            }
+            task
+        };
+        Some((1.0 + r, task))
+    }
+
+    /// Push the fullest upper level down when upper levels hold too much next to the last.
+    fn space_amp_task(&self, v: &Version, base: usize) -> Option<Task> {
+        let last = level_bytes(&v.levels[LAST]);
+        let upper: u64 = (0..LAST).map(|l| level_bytes(&v.levels[l])).sum();
+        if upper + last < self.space_amp_min_bytes
+            || (upper as f64) <= self.space_amp_ratio * last as f64
+        {
+            return None;
+        }
+        if !v.levels[0].is_empty() {
+            return self.l0_task(v, base, Reason::SpaceAmp);
+        }
+        let level = (1..LAST).max_by_key(|&l| level_bytes(&v.levels[l]))?;
+        self.file_task(v, level, Reason::SpaceAmp)
+    }
+
+    /// Step `step` of a manual compaction: steps 0 to 5 merge all of level `step` into the
+    /// next level (newer data stays above older at every step), step 6 rewrites the last level
+    /// if it holds tombstones. `None` when the step has nothing to do.
+    pub(crate) fn manual_step(v: &Version, step: usize) -> Option<Task> {
+        let (level, output_level) = if step < LAST { (step, step + 1) } else { (LAST, LAST) };
+        let inputs = v.levels[level].clone();
+        if inputs.is_empty() || (level == LAST && inputs.iter().all(|f| f.tombstones == 0)) {
+            return None;
+        }
+        let (lo, hi) = range(&inputs)?;
+        let overlaps = if level == output_level {
+            Vec::new()
+        } else {
+            overlapping(&v.levels[output_level], &lo, &hi)
+        };
+        let bottommost = Self::bottommost(v, output_level, &lo, &hi);
+        Some(Task { level, output_level, inputs, overlaps, bottommost, reason: Reason::Manual })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ikey::ValueKind;
+    use crate::version::VersionEdit;
+
+    fn picker() -> Picker {
+        Picker {
+            l0_trigger: 4,
+            fanout: 10,
+            base_level_bytes: 1000,
+            tombstone_ratio: 0.3,
+            tombstone_min_entries: 10,
+            space_amp_ratio: 0.25,
+            space_amp_min_bytes: 0,
+        }
+    }
+
+    /// A file `number` in `level` covering user keys `lo..=hi` with `bytes` bytes.
+    fn file(number: u64, lo: &str, hi: &str, bytes: u64) -> FileMeta {
+        FileMeta {
+            number,
+            file_bytes: bytes,
+            smallest: ikey::make(lo.as_bytes(), 100, ValueKind::Put),
+            largest: ikey::make(hi.as_bytes(), 1, ValueKind::Put),
+            entries: 100,
+            tombstones: 0,
+        }
+    }
+
+    fn version(files: Vec<(usize, FileMeta)>) -> Version {
+        Version::default()
+            .apply(&VersionEdit { new_files: files, ..Default::default() })
+            .expect("a valid version")
+    }
+
+    fn numbers(files: &[Arc<FileMeta>]) -> Vec<u64> {
+        let mut n: Vec<u64> = files.iter().map(|f| f.number).collect();
+        n.sort_unstable();
+        n
+    }
+
+    #[test]
+    fn picker_idle_on_a_tree_in_shape() {
+        let v = version(vec![(0, file(1, "a", "z", 100)), (6, file(2, "a", "z", 10_000))]);
+        assert!(picker().pick(&v).is_none());
+    }
+
+    #[test]
+    fn picker_compacts_l0_at_four_files_into_the_base_level() {
+        let v = version(vec![
+            (0, file(1, "a", "c", 10)),
+            (0, file(2, "b", "d", 10)),
+            (0, file(3, "c", "e", 10)),
+            (0, file(4, "x", "y", 10)),
+            (6, file(5, "a", "b", 500)),
+            (6, file(6, "f", "g", 500)),
+            (6, file(7, "x", "x", 500)),
+        ]);
+        let t = picker().pick(&v).expect("L0 is due");
+        assert_eq!((t.level, t.output_level, t.reason), (0, 6, Reason::L0Files));
+        assert_eq!(numbers(&t.inputs), vec![1, 2, 3, 4]);
+        // L0's inputs span a..y together, so f..g is inside the output range and must be merged
+        // (an output file could otherwise overlap it).
+        assert_eq!(numbers(&t.overlaps), vec![5, 6, 7]);
+        assert!(t.bottommost);
+    }
+
+    #[test]
+    fn picker_dynamic_targets_follow_the_last_level() {
+        let p = picker();
+        let small = version(vec![(6, file(1, "a", "z", 5_000))]);
+        assert_eq!(p.targets(&small).0, 6, "a small tree has only the last level");
+        let big = version(vec![(6, file(1, "a", "z", 500_000))]);
+        let (base, t) = p.targets(&big);
+        assert_eq!(base, 4, "500k, 50k, 5k >= 1000, then 500 < 1000");
+        assert_eq!((t[4], t[5], t[6]), (5_000, 50_000, 500_000));
+    }
+
+    #[test]
+    fn picker_moves_a_level_over_target_one_file_with_least_overlap() {
+        let v = version(vec![
+            (5, file(1, "a", "b", 40_000)),
+            (5, file(2, "m", "n", 40_000)),
+            (6, file(3, "a", "c", 200_000)),
+            (6, file(4, "k", "l", 10)),
+            (6, file(5, "o", "p", 100_000)),
+        ]);
+        // Targets: L6 300k, L5 30k (over: 80k), L4 3k.
+        let t = picker().pick(&v).expect("L5 is over target");
+        assert_eq!((t.level, t.output_level, t.reason), (5, 6, Reason::LevelSize));
+        assert_eq!(numbers(&t.inputs), vec![2], "m..n overlaps nothing below");
+        assert!(t.overlaps.is_empty() && t.is_trivial_move());
+    }
+
+    #[test]
+    fn picker_drains_a_level_above_the_base() {
+        let v = version(vec![(2, file(1, "a", "b", 10)), (6, file(2, "a", "z", 5_000))]);
+        let t = picker().pick(&v).expect("L2 is above the base level (6)");
+        assert_eq!((t.level, t.output_level, t.reason), (2, 3, Reason::DrainAboveBase));
+    }
+
+    #[test]
+    fn picker_chases_tombstones_and_drops_them_only_at_the_bottom() {
+        let mut f = file(1, "a", "c", 100);
+        f.tombstones = 50;
+        let v = version(vec![(5, f.clone()), (6, file(2, "a", "z", 100_000))]);
+        let t = picker().pick(&v).expect("tombstone-heavy file");
+        assert_eq!((t.level, t.output_level, t.reason), (5, 6, Reason::Tombstones));
+        assert_eq!(numbers(&t.overlaps), vec![2]);
+        assert!(t.bottommost && !t.is_trivial_move());
+
+        let bottom = version(vec![(6, f)]);
+        let t = picker().pick(&bottom).expect("bottom file with tombstones");
+        assert_eq!((t.level, t.output_level), (6, 6));
+        let mut few = file(1, "a", "c", 100);
+        (few.entries, few.tombstones) = (5, 5);
+        assert!(picker().pick(&version(vec![(6, few)])).is_none(), "too few entries to bother");
+    }
+
+    #[test]
+    fn picker_pushes_down_when_upper_levels_amplify_space() {
+        let v = version(vec![(0, file(1, "a", "z", 300)), (6, file(2, "a", "z", 1_000))]);
+        let t = picker().pick(&v).expect("L0 holds 30% of L6");
+        assert_eq!((t.level, t.reason), (0, Reason::SpaceAmp));
+        let v = version(vec![(0, file(1, "a", "z", 200)), (6, file(2, "a", "z", 1_000))]);
+        assert!(picker().pick(&v).is_none(), "20% is under the threshold");
+    }
+
+    #[test]
+    fn picker_pending_bytes_counts_excess() {
+        let v = version(vec![(5, file(1, "a", "b", 40_000)), (6, file(3, "c", "d", 260_000))]);
+        // L6 260k sets L5's target at 26k: 14k over.
+        assert_eq!(picker().pending_bytes(&v), 14_000);
+    }
+
+    #[test]
+    fn picker_manual_steps_go_level_by_level() {
+        let v = version(vec![
+            (0, file(1, "a", "b", 1)),
+            (3, file(2, "c", "d", 1)),
+            (6, file(3, "a", "z", 1)),
+        ]);
+        let t = Picker::manual_step(&v, 0).expect("L0 has files");
+        assert_eq!((t.level, t.output_level, numbers(&t.inputs)), (0, 1, vec![1]));
+        assert!(!t.bottommost, "a..b still overlaps L6");
+        assert!(Picker::manual_step(&v, 1).is_none(), "L1 is empty");
+        let t = Picker::manual_step(&v, 3).expect("L3 has a file");
+        assert_eq!((t.output_level, numbers(&t.overlaps)), (4, vec![]));
+        assert!(Picker::manual_step(&v, 6).is_none(), "no tombstones at the bottom");
+        let mut f = file(3, "a", "z", 1);
+        f.tombstones = 1;
+        let t = Picker::manual_step(&version(vec![(6, f)]), 6).expect("bottom tombstones");
+        assert!(t.bottommost && (t.level, t.output_level) == (6, 6));
+    }
+}
