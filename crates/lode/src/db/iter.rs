@@ -6,6 +6,7 @@
 //! the upper bound, and iteration stops where they meet. Each cursor is a [`Merge`]: a heap of
 //! source iterators ordered by internal key. Hiding old versions and tombstones happens here.
 
+use super::level_iter::LevelIter;
 use super::merge::Merge;
 use super::{Handle, Inner, ReadState};
 use crate::ikey::{self, SeqNo, ValueKind};
@@ -86,9 +87,15 @@ impl Iter {
             Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
             Bound::Unbounded => None,
         };
-        for meta in self.state.version.files() {
+        for meta in &self.state.version.levels[0] {
             if meta.overlaps(lo, hi) {
                 sources.push(Box::new(self.inner().table(meta)?.iter()));
+            }
+        }
+        for files in &self.state.version.levels[1..] {
+            let files: Vec<_> = files.iter().filter(|f| f.overlaps(lo, hi)).cloned().collect();
+            if !files.is_empty() {
+                sources.push(Box::new(LevelIter::new(Arc::clone(&self.handle.inner), files)));
             }
         }
         Ok(sources)

@@ -17,6 +17,7 @@ mod commit;
 mod compact;
 mod flush;
 mod iter;
+mod level_iter;
 mod merge;
 mod open;
 mod output;
@@ -182,14 +183,13 @@ impl Inner {
                 return Ok(found(kind, v));
             }
         }
-        for files in &state.version.levels {
-            for meta in files {
-                if !meta.overlaps(Some(key), Some(key)) {
-                    continue;
-                }
-                if let Some((kind, v)) = self.table(meta)?.get(key, seq)? {
-                    return Ok(found(kind, v));
-                }
+        // L0 files overlap: all of them, newest first. Deeper levels do not: at most one
+        // file per level can hold the key.
+        let l0 = state.version.levels[0].iter().filter(|f| f.overlaps(Some(key), Some(key)));
+        let deeper = state.version.levels[1..].iter().filter_map(|files| file_for(files, key));
+        for meta in l0.chain(deeper) {
+            if let Some((kind, v)) = self.table(meta)?.get(key, seq)? {
+                return Ok(found(kind, v));
             }
         }
         Ok(None)
@@ -404,6 +404,12 @@ impl Db {
     pub fn path(&self) -> &Path {
         &self.inner().dir
     }
+}
+
+/// The file of a sorted, non-overlapping level whose range holds `key`, if any.
+fn file_for<'a>(files: &'a [Arc<FileMeta>], key: &[u8]) -> Option<&'a Arc<FileMeta>> {
+    let i = files.partition_point(|f| crate::ikey::user_key(&f.largest) < key);
+    files.get(i).filter(|f| crate::ikey::user_key(&f.smallest) <= key)
 }
 
 type OwnedBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);

@@ -36,6 +36,9 @@ impl Weighter<BlockKey, Bytes> for BlockWeighter {
 /// A byte-bounded cache of data blocks, shared by all readers of a database.
 pub(crate) struct BlockCache {
     blocks: Option<Cache<BlockKey, Bytes, BlockWeighter>>,
+    capacity_bytes: u64,
+    /// Index and filter bytes of open readers, charged against the capacity.
+    reserved_bytes: AtomicU64,
     /// Blocks larger than this are not inserted (an eighth of the capacity).
     block_bytes_max: usize,
     hits: AtomicU64,
@@ -65,15 +68,43 @@ impl BlockCache {
         });
         BlockCache {
             blocks,
+            capacity_bytes: capacity_bytes as u64,
+            reserved_bytes: AtomicU64::new(0),
             block_bytes_max: capacity_bytes / 8,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    /// Bytes of blocks held now.
+    /// Bytes held now: cached blocks plus the index and filter bytes charged by open readers.
     pub fn usage_bytes(&self) -> u64 {
-        self.blocks.as_ref().map_or(0, |c| c.weight())
+        self.blocks.as_ref().map_or(0, |c| c.weight()) + self.reserved_bytes()
+    }
+
+    /// Index and filter bytes charged by open readers.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.reserved_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Charges `bytes` (a reader's index and filter) against the capacity; data blocks get
+    /// what is left, but never less than an eighth, so reads keep working when many tables
+    /// are open (the budget is then exceeded, and `usage_bytes` says by how much).
+    pub(crate) fn reserve(&self, bytes: u64) {
+        let reserved = self.reserved_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.resize(reserved);
+    }
+
+    /// Gives back what [`BlockCache::reserve`] took.
+    pub(crate) fn release(&self, bytes: u64) {
+        let reserved = self.reserved_bytes.fetch_sub(bytes, Ordering::Relaxed) - bytes;
+        self.resize(reserved);
+    }
+
+    fn resize(&self, reserved: u64) {
+        if let Some(c) = &self.blocks {
+            let floor = self.capacity_bytes / 8;
+            c.set_capacity(self.capacity_bytes.saturating_sub(reserved).max(floor).max(1));
+        }
     }
 
     /// Lookups that found their block.
@@ -143,5 +174,29 @@ mod tests {
             cache.insert(7, i * 4096, Bytes::from(vec![0; 4096]));
             assert!(cache.usage_bytes() <= 64 << 10);
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn reserved_bytes_shrink_room_for_blocks_and_count_in_usage() {
+        let cache = BlockCache::new(64 << 10);
+        for i in 0..32 {
+            cache.insert(1, i * 4096, Bytes::from(vec![0; 4096]));
+        }
+        assert!(cache.usage_bytes() <= 64 << 10);
+        cache.reserve(48 << 10);
+        let blocks = cache.usage_bytes() - cache.reserved_bytes();
+        assert!(blocks <= 16 << 10, "blocks {blocks} must fit in what the reservation leaves");
+        assert_eq!(cache.reserved_bytes(), 48 << 10);
+        cache.release(48 << 10);
+        assert_eq!(cache.reserved_bytes(), 0);
+        for i in 0..32 {
+            cache.insert(2, i * 4096, Bytes::from(vec![0; 4096]));
+        }
+        assert!(cache.usage_bytes() > 16 << 10, "the room came back");
     }
 }

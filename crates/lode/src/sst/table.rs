@@ -314,6 +314,17 @@ struct TableCore {
     index_offset: u64,
     /// Where the footer starts: every block and its trailer end at or before it.
     blocks_end: u64,
+    /// Index and filter bytes charged to the block cache while this table is open.
+    charged_bytes: u64,
+    charged: bool,
+}
+
+impl Drop for TableCore {
+    fn drop(&mut self) {
+        if self.charged {
+            self.cache.release(self.charged_bytes);
+        }
+    }
 }
 
 impl TableCore {
@@ -384,11 +395,15 @@ impl TableReader {
             filter: None,
             index_offset: footer.index.offset,
             blocks_end: footer_at,
+            charged_bytes: 0,
+            charged: false,
         };
         let index = core.read_block(footer.index)?;
+        core.charged_bytes += index.len() as u64;
         core.index = Block::parse(index).map_err(|r| core.corruption(footer.index.offset, r))?;
         if footer.filter.size > 0 {
             let filter = core.read_block(footer.filter)?;
+            core.charged_bytes += filter.len() as u64;
             core.filter = Some(
                 BloomFilter::decode(filter)
                     .map_err(|r| core.corruption(footer.filter.offset, r))?,
@@ -396,6 +411,8 @@ impl TableReader {
         } else if footer.filter.offset != 0 {
             return Err(core.corruption(footer_at, "empty filter handle with a nonzero offset"));
         }
+        core.cache.reserve(core.charged_bytes);
+        core.charged = true;
         Ok(TableReader { core: Arc::new(core) })
     }
 
