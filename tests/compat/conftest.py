@@ -37,8 +37,40 @@ SEED = int(os.environ.get("LODE_SEED") or random.SystemRandom().randrange(2**32)
 SCALE = float(os.environ.get("LODE_TEST_SCALE") or 1)
 
 
+COMPARED = pytest.StashKey[int]()
+
+
 def pytest_report_header(config):
     return [f"compat target: {TARGET}  LODE_SEED={SEED}  LODE_TEST_SCALE={SCALE:g}"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    compared = config.stash.get(COMPARED, 0)
+    if compared:
+        terminalreporter.write_line(
+            f"differential: {compared} commands compared with redis-server "
+            f"(target {TARGET}, LODE_SEED={SEED})"
+        )
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def scale() -> float:
+    return SCALE
+
+
+@pytest.fixture
+def record_compared(request):
+    """`record_compared(n)` adds n to the command count the run's summary prints."""
+
+    def record(n: int) -> None:
+        request.config.stash[COMPARED] = request.config.stash.get(COMPARED, 0) + n
+
+    return record
 
 
 def _build_lode() -> Path:
