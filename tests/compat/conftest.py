@@ -38,6 +38,7 @@ SCALE = float(os.environ.get("LODE_TEST_SCALE") or 1)
 
 
 COMPARED = pytest.StashKey[int]()
+NOT_LANDED = pytest.StashKey[str]()
 
 
 def pytest_report_header(config):
@@ -45,6 +46,9 @@ def pytest_report_header(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    not_landed = config.stash.get(NOT_LANDED, "")
+    if not_landed:
+        terminalreporter.write_line(f"every test needing Lode was skipped: {not_landed}")
     compared = config.stash.get(COMPARED, 0)
     if compared:
         terminalreporter.write_line(
@@ -83,8 +87,13 @@ def _build_lode() -> Path:
     return REPO_ROOT / "target" / "release" / "lode"
 
 
+def _skip_not_landed(config, reason: str):
+    config.stash[NOT_LANDED] = reason
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
-def lode_binary() -> Path | None:
+def lode_binary(pytestconfig) -> Path | None:
     """The `lode` binary with a real server, or a skip; None when the target is redis."""
     if TARGET == "redis":
         return None
@@ -93,14 +102,15 @@ def lode_binary() -> Path | None:
         pytest.fail(f"LODE_SERVER={binary} is not a file")
     missing = server_process.lode_missing_flags(server_process.lode_serve_help(binary))
     if missing:
-        pytest.skip(
-            f"lode serve has not landed: `{binary} serve --help` lacks {', '.join(missing)}"
+        _skip_not_landed(
+            pytestconfig,
+            f"lode serve has not landed: `{binary} serve --help` lacks {', '.join(missing)}",
         )
     return binary
 
 
 @pytest.fixture(scope="session")
-def start_server(tmp_path_factory, lode_binary):
+def start_server(tmp_path_factory, lode_binary, pytestconfig):
     """`start_server(kind, extra_args)` starts a server; all are stopped at the session's end.
 
     kind is "target" (the server under test), "redis" (always the reference redis-server) or
@@ -124,7 +134,9 @@ def start_server(tmp_path_factory, lode_binary):
             server = server_process.start_server(kind, data_dir, extra, lode_binary)
         except ServerStartError as error:
             if kind == "lode" and "not yet" in str(error):
-                pytest.skip(f"lode serve has not landed: {str(error).splitlines()[0]}")
+                _skip_not_landed(
+                    pytestconfig, f"lode serve has not landed: {str(error).splitlines()[0]}"
+                )
             raise
         started.append(server)
         return server
