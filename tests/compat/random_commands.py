@@ -51,15 +51,15 @@ class CommandMix:
         self.rng = rng
         self.in_multi = False
         self.queued = 0
-        self.generators = [
-            (8, self.get), (10, self.set), (2, self.setnx), (2, self.setex), (3, self.getset_getdel),
-            (4, self.getex), (3, self.mget), (3, self.mset), (4, self.append_strlen),
-            (4, self.ranges), (8, self.incr_family), (4, self.incrbyfloat), (4, self.del_exists),
-            (2, self.type_touch), (3, self.rename), (3, self.copy), (2, self.keys),
-            (2, self.scan), (6, self.ttl_read), (7, self.expire), (2, self.persist),
-            (2, self.select), (1, self.randomkey), (1, self.dbsize), (1, self.echo_ping), (3, self.wrong_arity),
-            (1, self.unknown), (3, self.transaction), (2, self.watch), (4, self.other_write),
-            (0.2, self.flush),
+        self.generators = [  # (weight, generator)
+            (8, self.get), (10, self.set), (2, self.setnx), (2, self.setex),
+            (3, self.getset_getdel), (4, self.getex), (3, self.mget), (3, self.mset),
+            (4, self.append_strlen), (4, self.ranges), (8, self.incr_family),
+            (4, self.incrbyfloat), (4, self.del_exists), (2, self.type_touch), (3, self.rename),
+            (3, self.copy), (2, self.keys), (2, self.scan), (6, self.ttl_read), (7, self.expire),
+            (2, self.persist), (2, self.select), (1, self.randomkey), (1, self.dbsize),
+            (1, self.echo_ping), (3, self.wrong_arity), (1, self.unknown), (3, self.transaction),
+            (2, self.watch), (4, self.other_write), (0.2, self.flush),
         ]
         self.weights = [w for w, _ in self.generators]
 
@@ -109,7 +109,10 @@ class CommandMix:
             return [kind, self.rng.choice(SECONDS_GONE if gone else SECONDS_FAR)]
         if kind == "PX":
             return [kind, self.rng.choice(SECONDS_GONE if gone else SECONDS_FAR) + "000"]
-        at = self.rng.choice(["1", "0", "-5"]) if gone else str(FAR_FUTURE_S + self.rng.randint(0, 9))
+        if gone:
+            at = self.rng.choice(["1", "0", "-5"])
+        else:
+            at = str(FAR_FUTURE_S + self.rng.randint(0, 9))
         return [kind, at + ("123" if kind == "PXAT" and not gone else "")]
 
     # -- strings
@@ -236,7 +239,8 @@ class CommandMix:
             amount = self.rng.choice(SECONDS_GONE if gone else SECONDS_FAR)
             amount += "000" if name == "PEXPIRE" and not gone else ""
         else:
-            amount = self.rng.choice(["1", "0", "-3"]) if gone else str(FAR_FUTURE_S + self.rng.randint(0, 5))
+            at = FAR_FUTURE_S + self.rng.randint(0, 5)
+            amount = self.rng.choice(["1", "0", "-3"]) if gone else str(at)
             amount += "000" if name == "PEXPIREAT" and not gone else ""
         if self.chance(0.04):
             amount = self.rng.choice(["abc", str(I64_MAX), "1.5"])
