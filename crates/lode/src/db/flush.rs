@@ -8,7 +8,6 @@
 
 use super::output::Output;
 use super::{Inner, ReadState, lock};
-use crate::files;
 use crate::fs::Fs;
 use crate::ikey;
 use crate::memtable::Memtable;
@@ -86,7 +85,7 @@ fn flush_oldest(inner: &Inner) -> Result<bool> {
     }
     drop(m);
     // The WAL is obsolete now; a failure to remove it only leaves a file the next open removes.
-    let _ = inner.fs.remove(&files::wal_path(&inner.dir, imm.wal_number()));
+    super::checkpoint::remove_wal(inner, imm.wal_number());
     super::compact::delete_obsolete(inner);
     Counters::add(&inner.counters.flushes, 1);
     Ok(true)

@@ -13,6 +13,7 @@
 //! Failure: a failed WAL write or fsync, or a failed flush, puts the engine in the failed
 //! state: reads go on, writes return `PreviousIo` until the database is reopened.
 
+mod checkpoint;
 mod commit;
 mod compact;
 mod flush;
@@ -117,6 +118,8 @@ pub(crate) struct Inner {
     pub picker: Picker,
     /// One compaction at a time, background or manual.
     pub compaction_lock: Mutex<()>,
+    /// Checkpoints copying WALs now, and the WALs whose deletion waits for them.
+    pub wal_pins: Mutex<(usize, Vec<u64>)>,
     /// Files removed from the version, deleted once no version holds them.
     pub obsolete: Mutex<Vec<(u64, Weak<FileMeta>)>>,
 }
@@ -387,6 +390,14 @@ impl Db {
     /// version no snapshot needs and every tombstone. Returns when done.
     pub fn compact(&self) -> Result<()> {
         compact::compact_all(&self.handle.inner)
+    }
+
+    /// Writes a consistent copy of the database into `dir` (new or empty) while writes go on:
+    /// hard links to the SSTs, copies of the unflushed WAL data, a MANIFEST and CURRENT. It
+    /// holds every write acknowledged before the call and opens as a normal database. Hard
+    /// links need `dir` on the same file system as the database.
+    pub fn checkpoint(&self, dir: impl AsRef<Path>) -> Result<()> {
+        checkpoint::checkpoint(&self.handle.inner, dir.as_ref())
     }
 
     /// Waits until no flush or compaction is running or due. For tests and tools that want a

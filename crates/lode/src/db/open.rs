@@ -28,7 +28,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
+pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
+    // Writers may stop only where compaction is sure to start, or they would wait forever.
+    opts.l0_slowdown_trigger = opts.l0_slowdown_trigger.max(opts.l0_compaction_trigger);
+    opts.l0_stop_trigger = opts.l0_stop_trigger.max(opts.l0_slowdown_trigger + 1);
     let fs = Arc::clone(&opts.fs);
     if opts.create_if_missing {
         fs.create_dir_all(dir)?;
@@ -169,6 +172,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
             space_amp_min_bytes: 2 * opts.target_file_bytes,
         },
         compaction_lock: Mutex::new(()),
+        wal_pins: Mutex::new((0, Vec::new())),
         obsolete: Mutex::new(Vec::new()),
         opts,
     });

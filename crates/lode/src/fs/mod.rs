@@ -30,6 +30,9 @@ pub trait Fs: Send + Sync + Debug + 'static {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes a file.
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Makes `to` a second name for the file `from` (a hard link); `to` must not exist.
+    /// Like a creation, the new name is durable after `sync_dir` of its directory.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Shortens a file to `len` bytes and makes the new length durable.
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     /// Names of the entries in a directory (files only matter to the engine).

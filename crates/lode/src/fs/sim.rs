@@ -47,6 +47,8 @@ pub enum SimOp {
     Rename,
     /// [`Fs::remove`].
     Remove,
+    /// [`Fs::hard_link`].
+    Link,
     /// [`Fs::truncate`].
     Truncate,
     /// [`Fs::sync_dir`].
@@ -58,7 +60,7 @@ pub enum SimOp {
 }
 
 /// Number of [`SimOp`] variants: the length of the fault table.
-const SIM_OP_COUNT: usize = 9;
+const SIM_OP_COUNT: usize = 10;
 
 impl SimOp {
     /// Mutating calls count toward [`SimFs::crash_after`].
@@ -411,6 +413,21 @@ impl Fs for SimFs {
             state.live.remove(from);
             state.live.insert(to.to_path_buf(), node);
             state.stats.renames += 1;
+            Ok(())
+        })
+    }
+
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        call(&self.state, Some(SimOp::Link), None, |state| {
+            let node = state.live_node(from)?;
+            state.check_file_path(to)?;
+            if state.live.contains_key(to) {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists", to.display()),
+                ));
+            }
+            state.live.insert(to.to_path_buf(), node);
             Ok(())
         })
     }

@@ -4,6 +4,7 @@
 //! `LODE_TEST_SCALE=<n>` multiplies their iteration counts for a soak.
 
 mod api;
+mod compaction;
 mod corruption;
 mod crash;
 mod failures;
