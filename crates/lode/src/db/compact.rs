@@ -147,7 +147,9 @@ fn install(inner: &Inner, mut edit: VersionEdit, removed: &[Arc<FileMeta>]) -> R
     Ok(())
 }
 
-/// Deletes removed files that no version holds any more.
+/// Deletes removed files that no version holds any more. Called after every flush and
+/// compaction, when an iterator is dropped, when `wait_idle` finds the tree idle, and at close,
+/// so a file outlives its last reader by at most the next of those events.
 pub(crate) fn delete_obsolete(inner: &Inner) {
     let dead: Vec<u64> = {
         let mut list = lock(&inner.obsolete);
@@ -238,6 +240,9 @@ pub(crate) fn wait_idle(inner: &Inner) -> Result<()> {
             return Err(Error::Closed);
         }
         if inner.read_state().imms.is_empty() && !bg.compacting && pick(inner).is_none() {
+            // A reader (this function's own pick, say) may have held a removed file when the
+            // compaction checked; now is a good moment to look again.
+            delete_obsolete(inner);
             return Ok(());
         }
         bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());

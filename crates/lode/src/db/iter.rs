@@ -35,6 +35,18 @@ pub struct Iter {
     done: bool,
     /// Keeps a snapshot registered while an iterator made from it lives.
     _snapshot: Option<Arc<super::snapshot::Registration>>,
+    /// Declared last, so it drops after `state` and the cursors: then looks for files that
+    /// only this iterator's read state kept alive.
+    _release: ReleaseFiles,
+}
+
+/// On drop, deletes removed SSTs no reader holds any more.
+struct ReleaseFiles(Arc<Inner>);
+
+impl Drop for ReleaseFiles {
+    fn drop(&mut self) {
+        super::compact::delete_obsolete(&self.0);
+    }
 }
 
 impl fmt::Debug for Iter {
@@ -55,6 +67,7 @@ impl Iter {
         (lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
     ) -> Iter {
         let state = handle.inner.read_state();
+        let release = ReleaseFiles(Arc::clone(&handle.inner));
         Iter {
             handle,
             state,
@@ -67,6 +80,7 @@ impl Iter {
             back_last: None,
             done: false,
             _snapshot: snapshot,
+            _release: release,
         }
     }
 

@@ -145,3 +145,98 @@ fn crash_during_open_leaves_a_database_that_opens() {
         assert_eq!(contents(&db), model, "round {round}");
     }
 }
+
+/// A workload that flushes and compacts (several outputs, several levels) within a few
+/// hundred file-system calls.
+fn compacting_options(fs: &SimFs) -> Options {
+    Options::default()
+        .memtable_size(4 << 10)
+        .target_file_size(4 << 10)
+        .level_base_size(8 << 10)
+        .block_size(256)
+        .sync_interval(Duration::ZERO)
+        .fs(Arc::new(fs.clone()))
+}
+
+/// Runs the fixed workload until it fails; returns the batches attempted and how many of
+/// them must survive (those before the last acknowledged Sync write).
+fn fixed_workload(db: &Db) -> (Vec<Ops>, usize) {
+    let mut batches: Vec<Ops> = Vec::new();
+    let mut required = 0;
+    for i in 0..240u32 {
+        let ops: Ops = (0..3)
+            .map(|j| {
+                let k = format!("k{:03}", (i * 37 + j * 11) % 90).into_bytes();
+                let v =
+                    ((i + j) % 7 != 0).then(|| format!("{i}-{j}-{}", "x".repeat(60)).into_bytes());
+                (k, v)
+            })
+            .collect();
+        let mut b = WriteBatch::new();
+        for (k, v) in &ops {
+            match v {
+                Some(v) => b.put(k, v),
+                None => b.delete(k),
+            }
+        }
+        batches.push(ops);
+        let sync = i % 3 == 0;
+        let durability = if sync { Durability::Sync } else { Durability::Buffered };
+        match db.write_with(b, durability) {
+            Ok(()) if sync => required = batches.len(),
+            Ok(()) => {}
+            Err(_) => break,
+        }
+    }
+    (batches, required)
+}
+
+#[test]
+fn crash_at_every_kth_fs_call_through_flush_and_compaction_loses_and_leaks_nothing() {
+    use lode::fs::Fs;
+    let dir = Path::new("/db");
+    // Count the workload's mutating calls once, to spread crash points over all of them.
+    let fs = SimFs::new();
+    let db = Db::open(dir, compacting_options(&fs)).expect("open");
+    fixed_workload(&db);
+    db.wait_idle().expect("idle");
+    let s = fs.stats();
+    let total = s.creates + s.appends + s.syncs + s.sync_dirs + s.renames + s.removes;
+    assert!(db.stats().compactions > 3, "the workload must compact: {:?}", db.stats());
+    drop(db);
+
+    let points = iterations(120) as u64;
+    let stride = (total / points).max(1);
+    for n in (0..total).step_by(stride as usize) {
+        let fs = SimFs::new();
+        let db = Db::open(dir, compacting_options(&fs)).expect("open");
+        fs.crash_after(n);
+        let (batches, required) = fixed_workload(&db);
+        drop(db);
+        fs.crash(n);
+        let db = Db::open(dir, compacting_options(&fs)).expect("reopen after crash");
+        let got = contents(&db);
+        let mut model = Model::new();
+        let mut matched = required == 0 && got.is_empty();
+        for (k, batch) in batches.iter().enumerate() {
+            for (key, v) in batch {
+                match v {
+                    Some(v) => model.insert(key.clone(), v.clone()),
+                    None => model.remove(key),
+                };
+            }
+            matched |= k + 1 >= required && got == model;
+        }
+        assert!(matched, "crash after call {n}: no prefix of at least {required} batches matches");
+        db.wait_idle().expect("idle after recovery");
+        let names = fs.list(dir).expect("list");
+        let ssts = names.iter().filter(|n| n.ends_with(".sst")).count() as u64;
+        let listed: u64 = db.stats().level_files.iter().sum();
+        assert_eq!(
+            ssts, listed,
+            "crash after call {n}: SSTs on disk {names:?} vs {listed} in the version"
+        );
+        let wals = names.iter().filter(|n| n.ends_with(".wal")).count();
+        assert!(wals <= 3, "crash after call {n}: {wals} WALs left: {names:?}");
+    }
+}
