@@ -18,16 +18,28 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Engine workloads against Lode.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(version)]
 struct Args {
     /// Comma-separated workloads, run in this order: fillrandom, readrandom, fillseq, readseq,
-    /// readmissing, fillsync (Sync puts from --threads threads).
+    /// readmissing, overwrite (random keys below --keys), fillsync (Sync puts from --threads
+    /// threads), settle (wait for flushes and compactions), compact (full manual compaction).
+    /// After `settle` then `compact`, space amplification is the ratio of the two sizes.
+    /// `name:count` runs that workload `count` times instead of --num.
     #[arg(long, default_value = "fillrandom,readrandom")]
     workloads: String,
     /// Operations per workload (fillsync: in total, over all threads).
     #[arg(long, default_value_t = 1_000_000)]
     num: u64,
+    /// Key space for readrandom and overwrite (default: --num).
+    #[arg(long)]
+    keys: Option<u64>,
+    /// Memtable size in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    memtable_bytes: usize,
+    /// Immutable memtables that may wait for flush.
+    #[arg(long, default_value_t = 2)]
+    max_immutable: usize,
     /// Writer threads for fillsync.
     #[arg(long, default_value_t = 1)]
     threads: u64,
@@ -49,6 +61,21 @@ struct Args {
     /// Stop a workload after this many seconds (its figures cover what ran).
     #[arg(long, default_value_t = 300)]
     seconds_max: u64,
+}
+
+/// The value for key `i`: its index in the first 8 bytes (so reads can check they got the
+/// right value), then the fixed filler.
+fn value_for(i: u64, filler: &[u8]) -> Vec<u8> {
+    let mut v = filler.to_vec();
+    let n = v.len().min(8);
+    v[..n].copy_from_slice(&i.to_le_bytes()[..n]);
+    v
+}
+
+/// Whether `v` is the value written for key `i`.
+fn value_matches(v: &[u8], i: u64) -> bool {
+    let n = v.len().min(8);
+    v[..n] == i.to_le_bytes()[..n]
 }
 
 /// The 16-byte key for index `i`.
@@ -80,7 +107,12 @@ fn timed(latency: &mut Histogram<u64>, f: impl FnOnce() -> Result<bool>) -> Resu
     Ok(r)
 }
 
-fn run(db: &Db, args: &Args, workload: &str) -> Result<Outcome> {
+fn run(db: &Db, args: &Args, spec: &str) -> Result<Outcome> {
+    let (workload, num) = match spec.split_once(':') {
+        Some((w, n)) => (w, n.parse().with_context(|| format!("bad count in {spec:?}"))?),
+        None => (spec, args.num),
+    };
+    let args = &Args { num, keys: Some(args.keys.unwrap_or(args.num)), ..args.clone() };
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
     let value: Vec<u8> = (0..args.value_bytes).map(|_| rng.random()).collect();
     let mut latency = histogram();
@@ -98,20 +130,53 @@ fn run(db: &Db, args: &Args, workload: &str) -> Result<Outcome> {
                 order.shuffle(&mut rng);
             }
             for i in order {
-                timed(&mut latency, || Ok(db.put(key(i), &value).map(|_| true)?))?;
+                let v = value_for(i, &value);
+                timed(&mut latency, || Ok(db.put(key(i), &v).map(|_| true)?))?;
                 ops += 1;
                 if ops % 4096 == 0 && Instant::now() > deadline {
                     break;
                 }
             }
         }
-        "readrandom" | "readmissing" => {
+        "overwrite" => {
+            let keys = args.keys.unwrap_or(args.num);
             for _ in 0..args.num {
-                let i = rng.random_range(0..args.num);
-                let k = if workload == "readmissing" { key(args.num + i) } else { key(i) };
-                if timed(&mut latency, || Ok(db.get(k)?.is_some()))? {
-                    found += 1;
+                let i = rng.random_range(0..keys);
+                let v = value_for(i, &value);
+                timed(&mut latency, || Ok(db.put(key(i), &v).map(|_| true)?))?;
+                ops += 1;
+                if ops % 4096 == 0 && Instant::now() > deadline {
+                    break;
                 }
+            }
+        }
+        "settle" => {
+            // Background work done and the memtable flushed by the engine's idle flush (one
+            // sync interval without writes): what a database that stopped being written to
+            // looks like on disk. Polls, bounded, as a harness may.
+            for _ in 0..6000 {
+                db.wait_idle()?;
+                let s = db.stats();
+                if s.memory.memtable_bytes == 0 && s.immutable_memtables == 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            db.wait_idle()?;
+            ops = 1;
+        }
+        "compact" => {
+            db.compact()?;
+            ops = 1;
+        }
+        "readrandom" | "readmissing" => {
+            let keys = args.keys.unwrap_or(args.num);
+            for _ in 0..args.num {
+                let i = rng.random_range(0..keys);
+                let k = if workload == "readmissing" { key(keys + i) } else { key(i) };
+                let right =
+                    timed(&mut latency, || Ok(db.get(k)?.is_some_and(|v| value_matches(&v, i))))?;
+                found += u64::from(right);
                 ops += 1;
                 if ops % 4096 == 0 && Instant::now() > deadline {
                     break;
@@ -119,9 +184,14 @@ fn run(db: &Db, args: &Args, workload: &str) -> Result<Outcome> {
             }
         }
         "readseq" => {
+            let mut previous: Option<lode::Key> = None;
             for item in db.iter() {
-                let (_k, v) = item?;
-                found += u64::from(!v.is_empty());
+                let (k, v) = item?;
+                let i: u64 =
+                    std::str::from_utf8(&k).ok().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
+                let ordered = previous.as_ref().is_none_or(|p| *p < k);
+                found += u64::from(ordered && value_matches(&v, i));
+                previous = Some(k);
                 ops += 1;
                 if ops >= args.num || (ops % 4096 == 0 && Instant::now() > deadline) {
                     break;
@@ -142,7 +212,7 @@ fn run(db: &Db, args: &Args, workload: &str) -> Result<Outcome> {
                             for j in 0..per_thread {
                                 let i = t * per_thread + j;
                                 let mut b = lode::WriteBatch::new();
-                                b.put(key(i), &value);
+                                b.put(key(i), value_for(i, &value));
                                 timed(&mut latency, || {
                                     Ok(db.write_with(b, Durability::Sync).map(|_| true)?)
                                 })?;
@@ -189,8 +259,13 @@ fn main() -> Result<()> {
             tmp.path().join("db")
         }
     };
-    let db = Db::open(&dir, Options::default().cache_size(args.cache_bytes))
-        .with_context(|| format!("open {}", dir.display()))?;
+    let options = Options::default()
+        .cache_size(args.cache_bytes)
+        .memtable_size(args.memtable_bytes)
+        .max_immutable_memtables(args.max_immutable);
+    let db = Db::open(&dir, options).with_context(|| format!("open {}", dir.display()))?;
+    let mut settled_bytes = None;
+    let mut compacted_bytes = None;
     println!(
         "| workload | durability | threads | ops | seconds | ops/s | p50 us | p99 us | fsyncs/write |"
     );
@@ -207,11 +282,17 @@ fn main() -> Result<()> {
     };
     for workload in args.workloads.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         let o = run(&db, &args, workload)?;
+        match o.workload.as_str() {
+            "settle" => settled_bytes = Some(dir_bytes(&dir)?),
+            "compact" => compacted_bytes = Some(dir_bytes(&dir)?),
+            _ => {}
+        }
         let secs = o.elapsed.as_secs_f64();
         let rate = o.ops as f64 / secs.max(1e-9);
         let p50 = o.latency.value_at_quantile(0.5) as f64 / 1000.0;
         let p99 = o.latency.value_at_quantile(0.99) as f64 / 1000.0;
-        let writes = matches!(o.workload.as_str(), "fillrandom" | "fillseq" | "fillsync");
+        let writes =
+            matches!(o.workload.as_str(), "fillrandom" | "fillseq" | "fillsync" | "overwrite");
         let per_write = if writes {
             format!("{:.3}", o.fsyncs as f64 / o.ops.max(1) as f64)
         } else {
@@ -222,7 +303,12 @@ fn main() -> Result<()> {
             o.workload, o.durability, o.threads, o.ops, secs, rate, p50, p99, per_write
         );
         if o.workload.starts_with("read") && o.workload != "readmissing" && o.found < o.ops {
-            bail!("{}: only {} of {} keys found", o.workload, o.found, o.ops);
+            bail!(
+                "{}: only {} of {} reads returned the right value in order",
+                o.workload,
+                o.found,
+                o.ops
+            );
         }
         if let Some(f) = json.as_mut() {
             writeln!(
@@ -239,5 +325,52 @@ fn main() -> Result<()> {
             )?;
         }
     }
+    let s = db.stats();
+    println!();
+    println!(
+        "write amplification {:.2} (WAL {} + flush {} + compaction {} bytes for {} user bytes)",
+        s.write_amplification(),
+        s.wal_bytes_written,
+        s.flush_bytes_written,
+        s.compaction_bytes_written,
+        s.user_bytes_written
+    );
+    if let (Some(settled), Some(compacted)) = (settled_bytes, compacted_bytes) {
+        println!(
+            "space amplification {:.3} ({settled} bytes settled, {compacted} after a full compaction)",
+            settled as f64 / compacted.max(1) as f64
+        );
+    }
+    println!(
+        "levels (files) {:?}; stalls {} us ({} slowdowns, {} stops); block cache hit rate {:.3}",
+        s.level_files,
+        s.stall_micros,
+        s.write_slowdowns,
+        s.write_stops,
+        s.block_cache_hit_rate()
+    );
+    println!(
+        "memory: block cache {} (of which index+filter charged), memtables {}; peak RSS {}",
+        s.memory.block_cache_bytes,
+        s.memory.memtable_bytes,
+        peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{} MiB", b >> 20))
+    );
     Ok(())
+}
+
+/// Bytes of the files in `dir`.
+fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        total += entry?.metadata()?.len();
+    }
+    Ok(total)
+}
+
+/// The process's peak resident set size (VmHWM), on Linux.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

@@ -298,8 +298,12 @@ pub(crate) fn switch_memtable(inner: &Inner, w: &mut WriteState) -> Result<()> {
 }
 
 /// The background WAL syncer: every `sync_interval`, sync what Buffered writes left unsynced.
+/// It also settles an idle database: after a whole interval without a write, a non-empty
+/// memtable is frozen and flushed, so its WAL stops holding disk space and compaction can bring
+/// the directory back near the live size.
 pub(crate) fn run_syncer(inner: Arc<Inner>, interval: std::time::Duration) {
     let mut bg = lock(&inner.bg);
+    let mut batches_seen = Counters::get(&inner.counters.batches_written);
     loop {
         let deadline = Instant::now() + interval;
         while !bg.shutdown {
@@ -314,6 +318,21 @@ pub(crate) fn run_syncer(inner: Arc<Inner>, interval: std::time::Duration) {
         }
         drop(bg);
         let _ = sync_wal(&inner);
+        let batches = Counters::get(&inner.counters.batches_written);
+        if batches == batches_seen {
+            flush_idle_memtable(&inner);
+        }
+        batches_seen = batches;
         bg = lock(&inner.bg);
     }
+}
+
+/// Freezes the active memtable if it holds anything and nothing waits for flush already.
+fn flush_idle_memtable(inner: &Inner) {
+    let mut w = lock(&inner.write);
+    if w.mem.is_empty() || !inner.read_state().imms.is_empty() || inner.check_writable().is_err() {
+        return;
+    }
+    // A failure here puts the engine in the failed state, which the next write reports.
+    let _ = switch_memtable(inner, &mut w);
 }

@@ -89,7 +89,9 @@ fn compaction_leaves_no_orphan_files_and_reads_stay_correct() {
     }
     db.wait_idle().expect("idle");
     let s = db.stats();
-    assert!(s.compactions > 5, "{s:?}");
+    // Each round flushes about 15 times and ends in wait_idle (L0 back under its trigger):
+    // at least one compaction per round, however the timing groups them.
+    assert!(s.compactions >= 4, "{s:?}");
     assert!(middle_levels_used, "the tree never used a level between L0 and L6: {s:?}");
     assert_eq!(contents(&db), model);
     let (ssts, _) = files_on_disk(&fs, dir);
@@ -246,4 +248,24 @@ fn space_comes_back_after_overwrites_and_deletes_settle() {
     let amp = settled as f64 / live as f64;
     assert!(amp <= 1.3, "space amplification {amp:.2}: {settled} bytes settled, {live} live");
     assert_eq!(db.iter().count() as u64, n / 2);
+}
+
+#[test]
+fn idle_database_flushes_its_memtable_by_itself() {
+    let fs = SimFs::new();
+    let options = small(&fs).memtable_size(1 << 20).sync_interval(Duration::from_millis(1));
+    let db = Db::open("/db", options).expect("open");
+    for i in 0..100u64 {
+        db.put(format!("k{i:03}"), value(i, 0)).expect("put");
+    }
+    // Wait for the condition (the memtable flushed), bounded in tries; no fixed sleep.
+    let mut tries = 0u64;
+    while db.stats().flushes == 0 {
+        tries += 1;
+        assert!(tries < 50_000_000, "the idle memtable was never flushed");
+        std::thread::yield_now();
+    }
+    db.wait_idle().expect("idle");
+    assert_eq!(db.stats().memory.memtable_bytes, 0);
+    assert_eq!(db.iter().count(), 100);
 }

@@ -202,7 +202,9 @@ fn crash_at_every_kth_fs_call_through_flush_and_compaction_loses_and_leaks_nothi
     db.wait_idle().expect("idle");
     let s = fs.stats();
     let total = s.creates + s.appends + s.syncs + s.sync_dirs + s.renames + s.removes;
-    assert!(db.stats().compactions > 3, "the workload must compact: {:?}", db.stats());
+    // A dozen flushes put L0 past its trigger, and wait_idle returns only once it is back
+    // under it: at least one compaction ran (how many depends on timing).
+    assert!(db.stats().compactions > 0, "the workload must compact: {:?}", db.stats());
     drop(db);
 
     let points = iterations(120) as u64;
