@@ -11,7 +11,6 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use lode::{Db, Durability, Options};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::io::Write;
 use std::path::PathBuf;
@@ -78,6 +77,36 @@ fn value_matches(v: &[u8], i: u64) -> bool {
     v[..n] == i.to_le_bytes()[..n]
 }
 
+/// A pseudo-random order of `0..n` computed on the fly (no table: a 20M-key fill must not
+/// spend 160 MB of the harness's memory on its key order). An affine map `x * a + b` modulo a
+/// power of two is a bijection for odd `a`; values at or past `n` are mapped again until they
+/// fall inside (cycle walking), which keeps it a bijection on `0..n`.
+struct Permutation {
+    n: u64,
+    mask: u64,
+    a: u64,
+    b: u64,
+}
+
+impl Permutation {
+    fn new(n: u64, seed: u64) -> Permutation {
+        let mask = n.max(2).next_power_of_two() - 1;
+        Permutation { n, mask, a: (seed | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, b: seed.rotate_left(17) }
+    }
+
+    fn at(&self, i: u64) -> u64 {
+        let mut x = i;
+        loop {
+            x = (x.wrapping_mul(self.a).wrapping_add(self.b)) & self.mask;
+            x ^= x >> 7;
+            x = x.wrapping_mul(self.a) & self.mask;
+            if x < self.n {
+                return x;
+            }
+        }
+    }
+}
+
 /// The 16-byte key for index `i`.
 fn key(i: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -125,11 +154,10 @@ fn run(db: &Db, args: &Args, spec: &str) -> Result<Outcome> {
     let mut threads = 1;
     match workload {
         "fillrandom" | "fillseq" => {
-            let mut order: Vec<u64> = (0..args.num).collect();
-            if workload == "fillrandom" {
-                order.shuffle(&mut rng);
-            }
-            for i in order {
+            let order = Permutation::new(args.num, rng.random());
+            let random = workload == "fillrandom";
+            for j in 0..args.num {
+                let i = if random { order.at(j) } else { j };
                 let v = value_for(i, &value);
                 timed(&mut latency, || Ok(db.put(key(i), &v).map(|_| true)?))?;
                 ops += 1;
@@ -373,4 +401,22 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutation_is_a_bijection_on_0_to_n() {
+        for n in [1u64, 2, 3, 1000, 1 << 12, 5000] {
+            let p = Permutation::new(n, 42);
+            let mut seen = vec![false; n as usize];
+            for i in 0..n {
+                let x = p.at(i);
+                assert!(x < n && !seen[x as usize], "n {n}: {x} repeated or out of range");
+                seen[x as usize] = true;
+            }
+        }
+    }
 }
