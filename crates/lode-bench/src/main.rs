@@ -91,7 +91,12 @@ struct Permutation {
 impl Permutation {
     fn new(n: u64, seed: u64) -> Permutation {
         let mask = n.max(2).next_power_of_two() - 1;
-        Permutation { n, mask, a: (seed | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, b: seed.rotate_left(17) }
+        Permutation {
+            n,
+            mask,
+            a: (seed | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            b: seed.rotate_left(17),
+        }
     }
 
     fn at(&self, i: u64) -> u64 {

@@ -230,21 +230,19 @@ fn throttle(inner: &Inner) -> Result<()> {
             return Err(Error::Closed);
         }
         let version = Arc::clone(&inner.read_state().version);
-        let l0 = version.levels[0].len();
         let pending = inner.picker.pending_bytes(&version);
-        if l0 >= opts.l0_stop_trigger || pending >= opts.pending_compaction_stop_bytes {
-            stopped = true;
-            bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());
-            continue;
-        }
-        if !slowed
-            && (l0 >= opts.l0_slowdown_trigger || pending >= opts.pending_compaction_slowdown_bytes)
-        {
-            slowed = true;
-            let excess = l0.saturating_sub(opts.l0_slowdown_trigger) as u32 + 1;
-            let delay = SLOWDOWN_STEP * excess.min(SLOWDOWN_STEPS_MAX);
-            bg = inner.bg_cv.wait_timeout(bg, delay).unwrap_or_else(|e| e.into_inner()).0;
-            continue;
+        match write_pressure(opts, version.levels[0].len(), pending) {
+            Pressure::Stop => {
+                stopped = true;
+                bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            Pressure::Slow(delay) if !slowed => {
+                slowed = true;
+                bg = inner.bg_cv.wait_timeout(bg, delay).unwrap_or_else(|e| e.into_inner()).0;
+                continue;
+            }
+            Pressure::Slow(_) | Pressure::None => {}
         }
         break;
     }
@@ -258,6 +256,36 @@ fn throttle(inner: &Inner) -> Result<()> {
         Counters::add(&inner.counters.stall_micros, started.elapsed().as_micros() as u64);
     }
     Ok(())
+}
+
+/// What the tree's shape asks of a writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pressure {
+    None,
+    /// Wait this long (once per group), then write.
+    Slow(Duration),
+    /// Wait until compaction catches up.
+    Stop,
+}
+
+/// The back-pressure policy, a function of the L0 file count and the bytes compaction is
+/// behind by: nothing below the slowdown thresholds, a delay growing with each L0 file past
+/// the slowdown threshold (capped), and a stop at the stop thresholds.
+pub(crate) fn write_pressure(
+    opts: &crate::Options,
+    l0_files: usize,
+    pending_bytes: u64,
+) -> Pressure {
+    if l0_files >= opts.l0_stop_trigger || pending_bytes >= opts.pending_compaction_stop_bytes {
+        return Pressure::Stop;
+    }
+    if l0_files >= opts.l0_slowdown_trigger
+        || pending_bytes >= opts.pending_compaction_slowdown_bytes
+    {
+        let excess = l0_files.saturating_sub(opts.l0_slowdown_trigger) as u32 + 1;
+        return Pressure::Slow(SLOWDOWN_STEP * excess.min(SLOWDOWN_STEPS_MAX));
+    }
+    Pressure::None
 }
 
 /// Freezes the active memtable and starts a new one with a new WAL. The old WAL is synced
@@ -335,4 +363,28 @@ fn flush_idle_memtable(inner: &Inner) {
     }
     // A failure here puts the engine in the failed state, which the next write reports.
     let _ = switch_memtable(inner, &mut w);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_pressure_grows_smoothly_then_stops() {
+        let o =
+            crate::Options::default().l0_write_limits(12, 20).pending_compaction_limits(100, 200);
+        assert_eq!(write_pressure(&o, 11, 0), Pressure::None);
+        assert_eq!(write_pressure(&o, 12, 0), Pressure::Slow(SLOWDOWN_STEP));
+        assert_eq!(write_pressure(&o, 15, 0), Pressure::Slow(SLOWDOWN_STEP * 4));
+        assert_eq!(write_pressure(&o, 19, 0), Pressure::Slow(SLOWDOWN_STEP * 8));
+        assert_eq!(write_pressure(&o, 20, 0), Pressure::Stop);
+        assert_eq!(write_pressure(&o, 0, 99), Pressure::None);
+        assert_eq!(write_pressure(&o, 0, 100), Pressure::Slow(SLOWDOWN_STEP));
+        assert_eq!(write_pressure(&o, 0, 200), Pressure::Stop);
+        let wide = crate::Options::default().l0_write_limits(1, 100);
+        assert_eq!(
+            write_pressure(&wide, 50, 0),
+            Pressure::Slow(SLOWDOWN_STEP * SLOWDOWN_STEPS_MAX)
+        );
+    }
 }

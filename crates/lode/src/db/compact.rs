@@ -18,7 +18,7 @@
 
 use super::merge::Merge;
 use super::output::Output;
-use super::{Inner, ReadState, lock};
+use super::{Inner, lock};
 use crate::compaction::{Picker, Task};
 use crate::files;
 use crate::ikey::{self, ValueKind};
@@ -127,20 +127,7 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
 fn install(inner: &Inner, mut edit: VersionEdit, removed: &[Arc<FileMeta>]) -> Result<()> {
     let mut m = lock(&inner.manifest);
     edit.next_file_number = Some(inner.next_file_number.load(Ordering::Acquire));
-    let version = m
-        .version
-        .apply(&edit)
-        .map_err(|why| Error::InvalidArgument(format!("compaction edit does not apply: {why}")))?;
-    m.writer.append(&edit)?;
-    m.version = Arc::new(version);
-    {
-        let mut rs = lock(&inner.read_state);
-        *rs = Arc::new(ReadState {
-            mem: Arc::clone(&rs.mem),
-            imms: rs.imms.clone(),
-            version: Arc::clone(&m.version),
-        });
-    }
+    inner.install(&mut m, &edit, None)?;
     drop(m);
     lock(&inner.obsolete).extend(removed.iter().map(|f| (f.number, Arc::downgrade(f))));
     delete_obsolete(inner);

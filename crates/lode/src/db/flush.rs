@@ -7,7 +7,7 @@
 //! data twice or not at all), and only then deletes the memtable's WAL.
 
 use super::output::Output;
-use super::{Inner, ReadState, lock};
+use super::{Inner, lock};
 use crate::fs::Fs;
 use crate::ikey;
 use crate::memtable::Memtable;
@@ -71,18 +71,7 @@ fn flush_oldest(inner: &Inner) -> Result<bool> {
         new_files: meta.into_iter().map(|f| (0, f)).collect(),
         deleted_files: Vec::new(),
     };
-    let version = m
-        .version
-        .apply(&edit)
-        .map_err(|why| Error::InvalidArgument(format!("bad flush edit: {why}")))?;
-    m.writer.append(&edit)?;
-    m.version = Arc::new(version);
-    {
-        let mut rs = lock(&inner.read_state);
-        let imms = rs.imms.iter().filter(|x| !Arc::ptr_eq(x, &imm)).cloned().collect();
-        *rs =
-            Arc::new(ReadState { mem: Arc::clone(&rs.mem), imms, version: Arc::clone(&m.version) });
-    }
+    inner.install(&mut m, &edit, Some(&imm))?;
     drop(m);
     // The WAL is obsolete now; a failure to remove it only leaves a file the next open removes.
     super::checkpoint::remove_wal(inner, imm.wal_number());

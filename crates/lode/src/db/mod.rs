@@ -38,7 +38,7 @@ use crate::options::{Durability, Options};
 use crate::sst::{BlockCache, TableReader};
 use crate::stats::{Counters, MemoryStats, Stats};
 use crate::value::Value;
-use crate::version::{FileMeta, Version};
+use crate::version::{FileMeta, Version, VersionEdit};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -152,6 +152,32 @@ impl Inner {
             let why = lock(&self.failure).clone().unwrap_or_default();
             return Err(Error::PreviousIo(why));
         }
+        Ok(())
+    }
+
+    /// Makes `edit` durable in the MANIFEST, then installs the version it makes, in the same
+    /// read-state swap as the removal of `flushed` (the memtable a flush just wrote), so no
+    /// reader sees that data twice or not at all. The caller holds the MANIFEST lock.
+    pub(crate) fn install(
+        &self,
+        m: &mut ManifestState,
+        edit: &VersionEdit,
+        flushed: Option<&Arc<Memtable>>,
+    ) -> Result<()> {
+        let version = m.version.apply(edit).map_err(|why| {
+            Error::InvalidArgument(format!("a version edit does not apply: {why}"))
+        })?;
+        m.writer.append(edit)?;
+        m.version = Arc::new(version);
+        let mut rs = lock(&self.read_state);
+        let imms = rs
+            .imms
+            .iter()
+            .filter(|x| flushed.is_none_or(|f| !Arc::ptr_eq(x, f)))
+            .cloned()
+            .collect();
+        *rs =
+            Arc::new(ReadState { mem: Arc::clone(&rs.mem), imms, version: Arc::clone(&m.version) });
         Ok(())
     }
 
