@@ -87,11 +87,12 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         ));
     }
     let recovered = Memtable::new(0);
-    let mut last_seq = state.last_seqno;
+    let mut chain = SeqChain { next: None, sst_last: state.last_seqno };
     for (i, &number) in wals.iter().enumerate() {
         let newest = i + 1 == wals.len();
-        last_seq = last_seq.max(replay_wal(fs.as_ref(), dir, number, newest, &recovered)?);
+        replay_wal(fs.as_ref(), dir, number, newest, &recovered, &mut chain)?;
     }
+    let last_seq = chain.next.map_or(state.last_seqno, |n| (n - 1).max(state.last_seqno));
 
     // Write what the WALs held as an L0 SST, so the new MANIFEST can retire them.
     let mut version = state.version;
@@ -205,28 +206,60 @@ fn start_threads(inner: &Arc<Inner>) -> Result<()> {
     Ok(())
 }
 
-/// Replays WAL `number` into `mem`; returns the largest seqno seen. A torn tail is allowed
-/// (and truncated) only in the newest WAL.
-fn replay_wal(fs: &dyn Fs, dir: &Path, number: u64, newest: bool, mem: &Memtable) -> Result<u64> {
+/// Seqnos chain without gaps: every batch takes the seqnos right after the previous one, WALs
+/// are never left empty but for the active one, and the first WAL the MANIFEST needs starts
+/// right after its `last_seqno` (or before it, in a checkpoint, whose MANIFEST records the
+/// seqno it was taken at). A jump means records are missing: an older WAL was cut short at a
+/// record boundary, which the record framing alone cannot see.
+struct SeqChain {
+    /// The seqno the next batch must start at, once a batch was seen.
+    next: Option<u64>,
+    /// The MANIFEST's last seqno: the first batch may start at most one past it.
+    sst_last: u64,
+}
+
+/// Replays WAL `number` into `mem`, checking the seqno chain. A torn tail is allowed (and
+/// truncated) only in the newest WAL.
+fn replay_wal(
+    fs: &dyn Fs,
+    dir: &Path,
+    number: u64,
+    newest: bool,
+    mem: &Memtable,
+    chain: &mut SeqChain,
+) -> Result<()> {
     let path = files::wal_path(dir, number);
     let file = fs.open(&path)?;
     let mut reader = RecordReader::new(file, &path);
-    let mut last = 0;
     loop {
         match reader.next()? {
             Next::Record { offset, payload } => {
                 let payload = bytes::Bytes::from(payload);
-                let (_, ops) =
+                let (first, ops) =
                     batch::decode(&payload).map_err(|why| Error::corruption(&path, offset, why))?;
+                let gap = match chain.next {
+                    Some(expected) => first != expected,
+                    None => first > chain.sst_last + 1,
+                };
+                if gap {
+                    let expected = chain.next.unwrap_or(chain.sst_last + 1);
+                    return Err(Error::corruption(
+                        &path,
+                        offset,
+                        format!(
+                            "batch starts at seqno {first} where {expected} was expected: records before it are missing"
+                        ),
+                    ));
+                }
+                chain.next = Some(first + ops.len() as u64);
                 for op in ops {
-                    last = last.max(op.seq);
                     mem.insert(op.key, op.seq, op.kind, op.value);
                 }
             }
-            Next::End => return Ok(last),
+            Next::End => return Ok(()),
             Next::Torn { offset } if newest => {
                 fs.truncate(&path, offset)?;
-                return Ok(last);
+                return Ok(());
             }
             Next::Torn { offset } => {
                 return Err(Error::corruption(

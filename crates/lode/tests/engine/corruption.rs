@@ -150,3 +150,38 @@ fn corrupted_or_truncated_files_give_errors_or_a_prefix_never_wrong_values() {
     assert!(outcomes.get(&("sst", "corruption")).copied().unwrap_or(0) > 0, "{outcomes:?}");
     assert!(outcomes.get(&("wal", "corruption")).copied().unwrap_or(0) > 0, "{outcomes:?}");
 }
+
+#[test]
+fn older_wal_cut_at_a_record_boundary_is_corruption_not_a_silent_gap() {
+    use lode::fs::SimOp;
+    let fs = SimFs::new();
+    let dir = Path::new("/db");
+    let options = options(&fs);
+    let db = Db::open(dir, options.clone()).expect("open");
+    // The memtable switch creates its new WAL (the one create let through), and the batch that
+    // filled the memtable goes into it; then the flush cannot create its SST, so both WALs stay.
+    fs.fail(SimOp::Create, 1, u64::MAX);
+    let mut written = 0;
+    for i in 0..200u32 {
+        let mut b = WriteBatch::new();
+        b.put(format!("k{i:03}"), "v".repeat(100));
+        if db.write_with(b, Durability::Sync).is_err() {
+            break;
+        }
+        written += 1;
+    }
+    drop(db);
+    fs.clear_faults();
+    let mut wals: Vec<String> =
+        fs.list(dir).expect("list").into_iter().filter(|n| n.ends_with(".wal")).collect();
+    wals.sort();
+    assert!(wals.len() >= 2, "the test needs several WALs: {wals:?} after {written} writes");
+    // Cut the oldest WAL after its first record: the framing sees a clean end.
+    let oldest = dir.join(&wals[0]);
+    let bytes = fs.read_file(&oldest).expect("wal");
+    let first_record = 12 + u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes")) as usize;
+    assert!(first_record < bytes.len(), "the oldest WAL holds more than one record");
+    fs.write_file(&oldest, &bytes[..first_record]);
+    let err = Db::open(dir, options).expect_err("records missing before the newer WAL");
+    assert!(err.is_corruption(), "{err}");
+}
