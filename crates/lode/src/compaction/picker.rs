@@ -2,8 +2,9 @@
 //!
 //! Shape: L0 holds flushed files (overlapping); L1..L6 hold non-overlapping files. Level
 //! targets are dynamic: the last level's size sets them (each level above is a tenth of the
-//! one below), and levels whose target would fall under `base_level_bytes` stay empty, so L0
-//! compacts straight into the *base level*. A small database therefore lives in L0 and L6.
+//! one below) up to the first level whose target is at or under `base_level_bytes`: that is the
+//! *base level*, where L0 compacts into; the levels above it stay empty. A database smaller than
+//! the base size lives in L0 and L6.
 //!
 //! Every candidate gets a score; the highest at or above 1 wins:
 //! - L0: files / `l0_trigger` (4 files make 1.0).
@@ -98,8 +99,11 @@ impl Picker {
         let mut targets = [0u64; LEVELS];
         let bottom = (1..LEVELS).map(|l| level_bytes(&v.levels[l])).max().unwrap_or(0);
         targets[LAST] = bottom.max(self.base_level_bytes);
+        // Walk up while the level below is over the base size: the base level is the first
+        // whose target is at or under it (RocksDB's dynamic rule), so L0 lands in a level at
+        // most `base_level_bytes` big instead of in the (much bigger) last level.
         let mut base = LAST;
-        while base > 1 && targets[base] / self.fanout >= self.base_level_bytes {
+        while base > 1 && targets[base] > self.base_level_bytes {
             targets[base - 1] = targets[base] / self.fanout;
             base -= 1;
         }
@@ -332,9 +336,9 @@ mod tests {
             (0, file(2, "b", "d", 10)),
             (0, file(3, "c", "e", 10)),
             (0, file(4, "x", "y", 10)),
-            (6, file(5, "a", "b", 500)),
-            (6, file(6, "f", "g", 500)),
-            (6, file(7, "x", "x", 500)),
+            (6, file(5, "a", "b", 300)),
+            (6, file(6, "f", "g", 300)),
+            (6, file(7, "x", "x", 300)),
         ]);
         let t = picker().pick(&v).expect("L0 is due");
         assert_eq!((t.level, t.output_level, t.reason), (0, 6, Reason::L0Files));
@@ -348,12 +352,18 @@ mod tests {
     #[test]
     fn picker_dynamic_targets_follow_the_last_level() {
         let p = picker();
-        let small = version(vec![(6, file(1, "a", "z", 5_000))]);
-        assert_eq!(p.targets(&small).0, 6, "a small tree has only the last level");
+        let small = version(vec![(6, file(1, "a", "z", 900))]);
+        assert_eq!(p.targets(&small).0, 6, "a tree under the base size has only the last level");
+        let two = version(vec![(6, file(1, "a", "z", 5_000))]);
+        assert_eq!(
+            p.targets(&two),
+            (5, [0, 0, 0, 0, 0, 500, 5_000]),
+            "5k is over 1000: L5 is the base"
+        );
         let big = version(vec![(6, file(1, "a", "z", 500_000))]);
         let (base, t) = p.targets(&big);
-        assert_eq!(base, 4, "500k, 50k, 5k >= 1000, then 500 < 1000");
-        assert_eq!((t[4], t[5], t[6]), (5_000, 50_000, 500_000));
+        assert_eq!(base, 3, "500k, 50k, 5k are over 1000; 500 is the first target under it");
+        assert_eq!((t[3], t[4], t[5], t[6]), (500, 5_000, 50_000, 500_000));
     }
 
     #[test]
@@ -365,7 +375,7 @@ mod tests {
             (6, file(4, "k", "l", 10)),
             (6, file(5, "o", "p", 100_000)),
         ]);
-        // Targets: L6 300k, L5 30k (over: 80k), L4 3k.
+        // Targets: L6 300k, L5 30k (over: 80k), L4 3k, L3 300 (the base level).
         let t = picker().pick(&v).expect("L5 is over target");
         assert_eq!((t.level, t.output_level, t.reason), (5, 6, Reason::LevelSize));
         assert_eq!(numbers(&t.inputs), vec![2], "m..n overlaps nothing below");
@@ -409,7 +419,7 @@ mod tests {
     #[test]
     fn picker_pending_bytes_counts_excess() {
         let v = version(vec![(5, file(1, "a", "b", 40_000)), (6, file(3, "c", "d", 260_000))]);
-        // L6 260k sets L5's target at 26k: 14k over.
+        // L6 260k sets L5's target at 26k: 14k over (L4 and L3, the base, are empty).
         assert_eq!(picker().pending_bytes(&v), 14_000);
     }
 
