@@ -15,7 +15,6 @@ use crate::config::Appendfsync;
 use crate::errors::{self, CommandError, CommandResult};
 use crate::limits::{
     BURST_COMMANDS_MAX, BURST_OUTPUT_BYTES_MAX, BURST_PENDING_BYTES_MAX, MULTI_QUEUED_MAX,
-    OUTPUT_BYTES_MAX,
 };
 use crate::server::Shared;
 use crate::session::Session;
@@ -155,9 +154,10 @@ pub(crate) struct Ctx<'c, 'a> {
 }
 
 impl Ctx<'_, '_> {
-    /// Fails with `OutputLimit` if `more` reply bytes would pass [`OUTPUT_BYTES_MAX`].
+    /// Fails with `OutputLimit` if `more` reply bytes would pass the output cap
+    /// (`Config::output_bytes_max`, default [`crate::limits::OUTPUT_BYTES_MAX`]).
     pub(crate) fn charge(&self, more: usize) -> Result<(), CommandError> {
-        if self.out_bytes.saturating_add(more) > OUTPUT_BYTES_MAX {
+        if self.out_bytes.saturating_add(more) > self.shared.config.output_bytes_max {
             Err(CommandError::OutputLimit)
         } else {
             Ok(())
@@ -218,7 +218,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> 
 
 /// Runs up to [`BURST_COMMANDS_MAX`] requests from the front of `queue` (fewer once their
 /// replies pass [`BURST_OUTPUT_BYTES_MAX`]), appending the replies to `out`. Returns false if
-/// the connection must close at once (a reply passed [`OUTPUT_BYTES_MAX`]).
+/// the connection must close at once (a reply passed the output cap, or SHUTDOWN).
 pub(crate) fn run_burst(
     shared: &Shared,
     session: &mut Session,

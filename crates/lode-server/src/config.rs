@@ -90,6 +90,9 @@ pub struct Config {
     pub protected_mode: bool,
     /// Drop a client whose socket accepts no reply bytes for this long (a stalled reader).
     pub write_stall_timeout: Duration,
+    /// Most reply bytes a client can have waiting before it is dropped
+    /// ([`crate::limits::OUTPUT_BYTES_MAX`] by default).
+    pub output_bytes_max: usize,
     /// How often the active expiry cycle runs.
     pub active_expiry_interval: Duration,
     /// The TOML file the configuration came from, for INFO's `config_file`.
@@ -110,6 +113,7 @@ impl Default for Config {
             memtable_bytes: 64 << 20,
             protected_mode: true,
             write_stall_timeout: Duration::from_secs(30),
+            output_bytes_max: crate::limits::OUTPUT_BYTES_MAX,
             active_expiry_interval: Duration::from_millis(100),
             config_file: None,
         }

@@ -12,10 +12,7 @@
 //! connection is closed, as Redis does.
 
 use crate::command::{self, Needs};
-use crate::limits::{
-    BURST_COMMANDS_MAX, BURST_OUTPUT_BYTES_MAX, PRE_AUTH_QUERY_BUFFER_BYTES_MAX,
-    QUERY_BUFFER_BYTES_MAX, READ_CHUNK_BYTES,
-};
+use crate::limits::{BURST_COMMANDS_MAX, BURST_OUTPUT_BYTES_MAX, READ_CHUNK_BYTES};
 use crate::server::Shared;
 use crate::session::Session;
 use bytes::BytesMut;
@@ -51,15 +48,26 @@ fn limits(session: &Session) -> RequestLimits {
     }
 }
 
-/// Moves whole requests from `buf` to `queue` (up to a burst's worth).
+/// Moves whole requests from `buf` to `queue` (up to a burst's worth). Before AUTH it stops
+/// after an AUTH or HELLO, so the requests after it are decoded with the limits it earns.
 fn decode(
     decoder: &mut RequestDecoder,
     buf: &mut BytesMut,
     queue: &mut VecDeque<Request>,
 ) -> Option<ProtocolError> {
+    let pre_auth = decoder.limits().pre_auth.is_some();
     while queue.len() < BURST_COMMANDS_MAX {
         match decoder.decode(buf) {
-            Ok(Some(req)) => queue.push_back(req),
+            Ok(Some(req)) => {
+                let authenticates = pre_auth
+                    && req.first().is_some_and(|n| {
+                        n.eq_ignore_ascii_case(b"auth") || n.eq_ignore_ascii_case(b"hello")
+                    });
+                queue.push_back(req);
+                if authenticates {
+                    return None;
+                }
+            }
             Ok(None) => return None,
             Err(e) => return Some(e),
         }
@@ -127,17 +135,6 @@ async fn run(
             let session = slot.as_ref().expect("session present");
             Reply::error(e.message().to_string()).encode(session.proto, &mut out);
             write_all(&mut stream, &out, stall).await?;
-            return Ok(());
-        }
-        let session = slot.as_ref().expect("session present");
-        let query_max =
-            if session.authed { QUERY_BUFFER_BYTES_MAX } else { PRE_AUTH_QUERY_BUFFER_BYTES_MAX };
-        if buf.len() > query_max {
-            tracing::warn!(
-                id = client.id,
-                bytes = buf.len(),
-                "query buffer passed its limit: closing the client"
-            );
             return Ok(());
         }
         if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {

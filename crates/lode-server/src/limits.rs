@@ -2,17 +2,15 @@
 //! (lode-resp: 512 MiB bulk, 1M multibulk arguments, 64 KiB inline, 10 args of 16 KiB before
 //! AUTH). Each has a test at the limit and one past it (tests/server/limits.rs).
 
-/// Largest query buffer (bytes read but not yet a whole request): 1 GiB, Redis's
-/// `client-query-buffer-limit`. Past it the client is closed.
-pub const QUERY_BUFFER_BYTES_MAX: usize = 1 << 30;
-
-/// Largest query buffer before a client authenticates when a password is set: 1 MiB, as Redis
-/// 7.4 does for unauthenticated clients (CVE-2021-32675).
-pub const PRE_AUTH_QUERY_BUFFER_BYTES_MAX: usize = 1 << 20;
-
-/// Most reply bytes one client can have waiting: 1 GiB. A command whose reply would pass it
-/// (MGET of many large values, KEYS over a huge keyspace) closes the client, as Redis closes a
-/// client that reaches its output-buffer hard limit.
+/// The query buffer (bytes read but not yet a whole request) needs no limit of its own: the
+/// connection reads again only after every whole request in it has run, so it holds at most
+/// one partial request, which the decoder bounds (512 MiB bulk, 1M arguments, 64 KiB inline;
+/// before AUTH 10 arguments of 16 KiB), plus one read of [`READ_CHUNK_BYTES`]. That is within
+/// Redis's 1 GiB `client-query-buffer-limit`, and 1 MiB before AUTH.
+///
+/// Most reply bytes one client can have waiting, by default: 1 GiB (`Config::output_bytes_max`).
+/// A command whose reply would pass it (MGET of many large values, KEYS over a huge keyspace)
+/// closes the client, as Redis closes a client that reaches its output-buffer hard limit.
 pub const OUTPUT_BYTES_MAX: usize = 1 << 30;
 
 /// A burst stops taking new commands once its replies reach this many bytes: they are written

@@ -303,10 +303,11 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
     shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     let refusal = if shared.clients.count() as u64 >= shared.live.maxclients() {
         Some(errors::MAX_CLIENTS)
-    } else if shared.live.protected_mode()
-        && shared.live.requirepass().is_none()
-        && !peer.ip().to_canonical().is_loopback()
-    {
+    } else if refused_by_protected_mode(
+        peer.ip(),
+        shared.live.protected_mode(),
+        shared.live.requirepass().is_some(),
+    ) {
         Some(errors::DENIED_PROTECTED_MODE)
     } else {
         None
@@ -324,6 +325,11 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
     }
     let _ = stream.set_nodelay(true);
     conns.spawn(conn::serve(Arc::clone(shared), stream, peer));
+}
+
+/// Protected mode: with no password set, only loopback clients are served.
+fn refused_by_protected_mode(peer: std::net::IpAddr, protected: bool, has_password: bool) -> bool {
+    protected && !has_password && !peer.to_canonical().is_loopback()
 }
 
 /// `appendfsync everysec`: sync the WAL once a second when something was written.
@@ -375,5 +381,35 @@ async fn cron_task(shared: Arc<Shared>) {
             Ok(Err(e)) => tracing::error!(error = ?e, "active expiry failed"),
             Err(e) => tracing::error!(error = %e, "active expiry panicked"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_a_password() {
+        let ip = |s: &str| -> std::net::IpAddr { s.parse().expect("ip") };
+        assert!(refused_by_protected_mode(ip("10.1.2.3"), true, false));
+        assert!(!refused_by_protected_mode(ip("10.1.2.3"), true, true));
+        assert!(!refused_by_protected_mode(ip("10.1.2.3"), false, false));
+        assert!(!refused_by_protected_mode(ip("127.0.0.1"), true, false));
+        assert!(!refused_by_protected_mode(ip("::ffff:127.0.0.1"), true, false));
+        assert!(!refused_by_protected_mode(ip("::1"), true, false));
+    }
+
+    #[test]
+    fn cursor_table_forgets_the_oldest_past_its_limit() {
+        let mut table = CursorTable::new();
+        let first = table.issue(Bytes::from_static(b"a"));
+        assert_eq!(table.resolve(first), Some(Bytes::from_static(b"a")));
+        for _ in 0..SCAN_CURSORS_MAX - 1 {
+            table.issue(Bytes::from_static(b"b"));
+        }
+        assert!(table.resolve(first).is_some(), "at the limit every cursor is kept");
+        table.issue(Bytes::from_static(b"c"));
+        assert_eq!(table.resolve(first), None, "one past the limit the oldest is forgotten");
+        assert_eq!(table.resolve(0), None);
     }
 }

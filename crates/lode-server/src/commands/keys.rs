@@ -272,11 +272,11 @@ fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let now = ctx.now_ms;
-    let out_bytes = ctx.out_bytes;
+    let room = ctx.shared.config.output_bytes_max.saturating_sub(ctx.out_bytes);
     ctx.tx.scan(None, glob::literal_prefix(pattern), now, |key, _| {
         if glob::matches(pattern, key) {
-            bytes = bytes.saturating_add(key.len() + 16);
-            if out_bytes.saturating_add(bytes) > crate::limits::OUTPUT_BYTES_MAX {
+            bytes = bytes.saturating_add(key.len());
+            if bytes > room {
                 return Err(CommandError::OutputLimit);
             }
             out.push(Reply::Bulk(key.clone()));

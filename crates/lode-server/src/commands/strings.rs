@@ -367,7 +367,7 @@ fn mget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         ctx.hit(meta.is_some());
         match meta {
             Some(m) if m.kind == crate::keyspace::Kind::String => {
-                bytes = bytes.saturating_add(m.value.len() + 16);
+                bytes = bytes.saturating_add(m.value.len());
                 ctx.charge(bytes)?;
                 out.push(Reply::Bulk(m.value));
             }
