@@ -1,9 +1,11 @@
-//! `lode`: the command-line front end. `lode serve` runs the Redis-protocol server once the
-//! server lands; until then it says so and exits.
+//! `lode`: the command-line front end. `lode serve` runs the Redis-protocol server
+//! (crates/lode-server) with flags and an optional TOML file named after Redis's directives.
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use lode_server::{Appendfsync, Config, parse_bytes, parse_yes_no};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Lode: a persistent key-value store with a Redis-compatible server.
@@ -16,31 +18,221 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the Redis-protocol server (not available yet: see the README's status).
-    Serve {
-        /// TCP port to listen on.
-        #[arg(long, default_value_t = 6379)]
-        port: u16,
-        /// Address to bind.
-        #[arg(long, default_value = "127.0.0.1")]
-        bind: String,
-        /// Data directory.
-        #[arg(long, default_value = "./lode-data")]
-        dir: PathBuf,
-    },
+    /// Run the Redis-protocol server (RESP2/RESP3) on a data directory.
+    ///
+    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr; set
+    /// RUST_LOG (e.g. `RUST_LOG=debug`) for more. SIGINT, SIGTERM and the SHUTDOWN command
+    /// stop it cleanly: no new connections, current replies finished, data synced.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// TOML file with any of the settings below (same names, e.g. `port = 6380`,
+    /// `appendfsync = "always"`, `cache-size = "1gb"`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// TCP port to listen on (0 picks a free port) [default: 6379].
+    #[arg(long)]
+    port: Option<u16>,
+    /// IP address to listen on [default: 127.0.0.1].
+    #[arg(long)]
+    bind: Option<String>,
+    /// Data directory, created if missing [default: ./lode-data].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// When writes reach the disk: `always` (fsync before each reply, shared by concurrent
+    /// clients), `everysec` (a background fsync every second), or `no` (left to the OS)
+    /// [default: everysec].
+    #[arg(long, value_name = "always|everysec|no")]
+    appendfsync: Option<String>,
+    /// Password clients must send with AUTH (or HELLO ... AUTH default <password>).
+    #[arg(long, value_name = "PASSWORD")]
+    requirepass: Option<String>,
+    /// Most clients connected at once [default: 10000].
+    #[arg(long, value_name = "N")]
+    maxclients: Option<u64>,
+    /// Close a client idle this many seconds; 0 = never [default: 0].
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Engine block cache, e.g. `256mb`, `1gb` or plain bytes [default: 256mb].
+    #[arg(long, value_name = "SIZE")]
+    cache_size: Option<String>,
+    /// Engine memtable size, e.g. `64mb` [default: 64mb].
+    #[arg(long, value_name = "SIZE")]
+    memtable_size: Option<String>,
+    /// Refuse clients from other hosts while no password is set: yes or no [default: yes].
+    #[arg(long, value_name = "yes|no")]
+    protected_mode: Option<String>,
+}
+
+/// A size in the TOML file: `"64mb"` or a plain number of bytes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+/// A yes/no in the TOML file: `"yes"` or a boolean.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum YesNo {
+    Bool(bool),
+    Text(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    port: Option<u16>,
+    bind: Option<String>,
+    dir: Option<PathBuf>,
+    appendfsync: Option<String>,
+    requirepass: Option<String>,
+    maxclients: Option<u64>,
+    timeout: Option<u64>,
+    cache_size: Option<Size>,
+    memtable_size: Option<Size>,
+    protected_mode: Option<YesNo>,
+}
+
+fn size(flag: Option<&str>, file: Option<&Size>, name: &str) -> Result<Option<usize>> {
+    let bytes = match (flag, file) {
+        (Some(text), _) => parse_bytes(text).map_err(anyhow::Error::msg),
+        (None, Some(Size::Text(text))) => parse_bytes(text).map_err(anyhow::Error::msg),
+        (None, Some(Size::Bytes(n))) => Ok(*n),
+        (None, None) => return Ok(None),
+    }
+    .with_context(|| format!("--{name}"))?;
+    Ok(Some(usize::try_from(bytes).with_context(|| format!("--{name} is too large"))?))
+}
+
+fn load_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing the config file {}", path.display()))
+}
+
+/// Flags over the file over the defaults.
+fn resolve(args: ServeArgs) -> Result<Config> {
+    let file = match &args.config {
+        Some(path) => load_file(path)?,
+        None => FileConfig::default(),
+    };
+    let mut config = Config::default();
+    if let Some(port) = args.port.or(file.port) {
+        config.port = port;
+    }
+    if let Some(bind) = args.bind.or(file.bind) {
+        config.bind = bind;
+    }
+    if let Some(dir) = args.dir.or(file.dir) {
+        config.dir = dir;
+    }
+    if let Some(a) = args.appendfsync.or(file.appendfsync) {
+        config.appendfsync = Appendfsync::parse(&a).map_err(anyhow::Error::msg)?;
+    }
+    config.requirepass = args.requirepass.or(file.requirepass).filter(|p| !p.is_empty());
+    if let Some(n) = args.maxclients.or(file.maxclients) {
+        if n == 0 {
+            bail!("maxclients must be at least 1");
+        }
+        config.maxclients = n;
+    }
+    if let Some(t) = args.timeout.or(file.timeout) {
+        config.timeout_secs = t;
+    }
+    if let Some(b) = size(args.cache_size.as_deref(), file.cache_size.as_ref(), "cache-size")? {
+        config.cache_bytes = b;
+    }
+    if let Some(b) =
+        size(args.memtable_size.as_deref(), file.memtable_size.as_ref(), "memtable-size")?
+    {
+        config.memtable_bytes = b;
+    }
+    let protected = match (args.protected_mode, file.protected_mode) {
+        (Some(text), _) | (None, Some(YesNo::Text(text))) => {
+            Some(parse_yes_no(&text).map_err(anyhow::Error::msg).context("protected-mode")?)
+        }
+        (None, Some(YesNo::Bool(b))) => Some(b),
+        (None, None) => None,
+    };
+    if let Some(p) = protected {
+        config.protected_mode = p;
+    }
+    config.config_file = args.config;
+    Ok(config)
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = resolve(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("lode-worker")
+        .build()
+        .context("starting the async runtime")?;
+    let dir = config.dir.clone();
+    runtime
+        .block_on(lode_server::run(config))
+        .with_context(|| format!("lode serve on {}", dir.display()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { port, bind, dir } => {
-            eprintln!(
-                "lode serve: not yet. The Redis-protocol server is the next milestone; it would \
-                 listen on {bind}:{port} with data in {}.\nThe storage engine is ready to embed: \
-                 see crates/lode and the README.",
-                dir.display()
-            );
-            Ok(ExitCode::from(2))
+        Command::Serve(args) => serve(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["lode", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Serve(a) => a,
         }
+    }
+
+    #[test]
+    fn flags_override_file_and_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(
+            &path,
+            "port = 7000\nappendfsync = \"always\"\ncache-size = \"1gb\"\nmemtable-size = 4096\nprotected-mode = false\n",
+        )
+        .expect("write");
+        let config = resolve(args(&["--config", path.to_str().expect("utf8"), "--port", "7001"]))
+            .expect("config");
+        assert_eq!(config.port, 7001);
+        assert_eq!(config.appendfsync, Appendfsync::Always);
+        assert_eq!(config.cache_bytes, 1 << 30);
+        assert_eq!(config.memtable_bytes, 4096);
+        assert!(!config.protected_mode);
+        assert_eq!(config.bind, "127.0.0.1");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(resolve(args(&["--appendfsync", "sometimes"])).is_err());
+        assert!(resolve(args(&["--cache-size", "12q"])).is_err());
+        assert!(resolve(args(&["--maxclients", "0"])).is_err());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "prot = 1\n").expect("write");
+        assert!(resolve(args(&["--config", path.to_str().expect("utf8")])).is_err());
     }
 }

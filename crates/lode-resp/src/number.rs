@@ -7,7 +7,7 @@
 //! laid out like `fpconv_dtoa` (plain up to 7 leading/trailing zeros, else `1.5e+300`).
 
 /// Parses `digits` with Redis's `string2ll` rules; `None` if it is not exactly an i64.
-pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
+pub fn parse_i64(digits: &[u8]) -> Option<i64> {
     let (negative, rest) = match digits {
         [b'-', rest @ ..] => (true, rest),
         _ => (false, digits),
@@ -33,7 +33,7 @@ pub(crate) fn write_i64(out: &mut Vec<u8>, value: i64) {
 }
 
 /// Appends `value` formatted as Redis's `d2string` does.
-pub(crate) fn format_double(out: &mut Vec<u8>, value: f64) {
+pub fn format_double(out: &mut Vec<u8>, value: f64) {
     if value.is_nan() {
         out.extend_from_slice(b"nan");
     } else if value.is_infinite() {

@@ -1,0 +1,161 @@
+//! kill -9 of the real `lode serve --appendfsync always` under several concurrent clients:
+//! after a restart every acknowledged write is there, and every MSET and EXEC is all or
+//! nothing.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn spawn(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lode"))
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--appendfsync",
+            "always",
+            "--memtable-size",
+            "256kb",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lode serve")
+}
+
+/// Connects once the server accepts (bounded: the child is starting up).
+fn connect(port: u16) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
+    let start = Instant::now();
+    loop {
+        match client.get_connection() {
+            Ok(con) => return con,
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(30), "server never came up: {e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// What one writer thread got acknowledged.
+#[derive(Debug, Default)]
+struct Acked {
+    /// Highest `i` whose `SET w{t}:{i}` was acknowledged (all lower ones were too).
+    set: Option<u64>,
+    msets: u64,
+    execs: u64,
+}
+
+#[test]
+fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
+    let seed =
+        lode_testkit::Seed::new("kill9_with_appendfsync_always_keeps_every_acknowledged_write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rounds = lode_testkit::iterations(2);
+    for round in 0..rounds {
+        let port = free_port();
+        let mut child = spawn(dir.path(), port);
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked: Vec<Arc<Mutex<Acked>>> = (0..4).map(|_| Arc::default()).collect();
+        let writers: Vec<_> = (0..4u64)
+            .map(|t| {
+                let mut con = connect(port);
+                let stop = Arc::clone(&stop);
+                let acked = Arc::clone(&acked[t as usize]);
+                std::thread::spawn(move || {
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) && i < 1_000_000 {
+                        let key = format!("r{round}:w{t}:{i}");
+                        if redis::cmd("SET").arg(&key).arg(i).query::<()>(&mut con).is_err() {
+                            return;
+                        }
+                        acked.lock().expect("lock").set = Some(i);
+                        let tag = format!("r{round}:t{t}:{i}");
+                        let mset = redis::cmd("MSET")
+                            .arg(format!("r{round}:m{t}:a"))
+                            .arg(&tag)
+                            .arg(format!("r{round}:m{t}:b"))
+                            .arg(&tag)
+                            .arg(format!("r{round}:m{t}:c"))
+                            .arg(&tag)
+                            .query::<()>(&mut con);
+                        if mset.is_err() {
+                            return;
+                        }
+                        acked.lock().expect("lock").msets = i + 1;
+                        let exec = redis::pipe()
+                            .atomic()
+                            .cmd("INCR")
+                            .arg(format!("r{round}:x{t}:a"))
+                            .cmd("INCR")
+                            .arg(format!("r{round}:x{t}:b"))
+                            .query::<(i64, i64)>(&mut con);
+                        if exec.is_err() {
+                            return;
+                        }
+                        acked.lock().expect("lock").execs = i + 1;
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        let mut rng = seed.rng(round as u64);
+        let run_ms = rand::Rng::random_range(&mut rng, 200..800);
+        std::thread::sleep(Duration::from_millis(run_ms));
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.join().expect("writer");
+        }
+
+        let mut child = spawn(dir.path(), port);
+        let mut con = connect(port);
+        for (t, acked) in acked.iter().enumerate() {
+            let acked = acked.lock().expect("lock");
+            let Some(last) = acked.set else { continue };
+            for i in 0..=last {
+                let got: Option<u64> = redis::cmd("GET")
+                    .arg(format!("r{round}:w{t}:{i}"))
+                    .query(&mut con)
+                    .expect("get");
+                assert_eq!(
+                    got,
+                    Some(i),
+                    "acknowledged SET r{round}:w{t}:{i} lost (last acked {last})"
+                );
+            }
+            let m: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(format!("r{round}:m{t}:a"))
+                .arg(format!("r{round}:m{t}:b"))
+                .arg(format!("r{round}:m{t}:c"))
+                .query(&mut con)
+                .expect("mget");
+            assert!(m.iter().all(|v| *v == m[0]), "MSET torn: {m:?}");
+            if acked.msets > 0 {
+                let tag: String = m[0].clone().expect("acknowledged MSET present");
+                let n: u64 = tag.rsplit(':').next().and_then(|s| s.parse().ok()).expect("tag");
+                assert!(n + 1 >= acked.msets, "acknowledged MSET {} lost (found {n})", acked.msets);
+            }
+            let x: Vec<Option<i64>> = redis::cmd("MGET")
+                .arg(format!("r{round}:x{t}:a"))
+                .arg(format!("r{round}:x{t}:b"))
+                .query(&mut con)
+                .expect("mget");
+            assert_eq!(x[0], x[1], "EXEC torn");
+            assert!(x[0].unwrap_or(0) as u64 >= acked.execs, "acknowledged EXEC lost");
+        }
+        let (): () = redis::cmd("SHUTDOWN").query(&mut con).unwrap_or(());
+        let status = child.wait().expect("reap");
+        assert!(status.success(), "SHUTDOWN exits cleanly: {status}");
+    }
+}

@@ -1,0 +1,295 @@
+//! The command table and the dispatcher: name -> [`CommandSpec`] (arity, flags, key positions,
+//! handler), and [`run_burst`], which runs the commands of one burst against one [`Tx`].
+//!
+//! Role: middle of the server's path (decoder -> `run_burst` -> handler -> `Reply` -> encoder).
+//! Order of checks follows Redis's `processCommand`: unknown command, arity, AUTH, then MULTI
+//! queueing, then the handler.
+//!
+//! A burst that contains a write holds the keyspace's write lock from its first command to its
+//! commit; its writes become one engine batch (several when they pass
+//! [`BURST_PENDING_BYTES_MAX`]). With `appendfsync always` the burst's replies are released
+//! only after `Db::sync`, which runs after the lock is dropped so concurrent bursts share fsyncs.
+
+use crate::commands;
+use crate::config::Appendfsync;
+use crate::errors::{self, CommandError, CommandResult};
+use crate::limits::{
+    BURST_COMMANDS_MAX, BURST_OUTPUT_BYTES_MAX, BURST_PENDING_BYTES_MAX, MULTI_QUEUED_MAX,
+};
+use crate::server::Shared;
+use crate::session::Session;
+use crate::tx::Tx;
+use bytes::{Bytes, BytesMut};
+use lode_resp::{Reply, Request};
+use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+
+/// Command flags (the `flags` of COMMAND INFO, plus Lode's own scheduling bits).
+pub(crate) mod flags {
+    /// May modify the keyspace: the burst takes the write lock.
+    pub const WRITE: u32 = 1;
+    /// Reads the keyspace.
+    pub const READONLY: u32 = 1 << 1;
+    pub const ADMIN: u32 = 1 << 2;
+    /// Allowed before AUTH.
+    pub const NOAUTH: u32 = 1 << 3;
+    /// Runs at once inside MULTI instead of being queued.
+    pub const NO_MULTI: u32 = 1 << 4;
+    pub const FAST: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    /// Lode: touches the engine, so the burst runs on a blocking thread.
+    pub const ENGINE: u32 = 1 << 8;
+    /// Lode: takes the write lock without being a write (EXEC, WATCH checks under it).
+    pub const LOCKS: u32 = 1 << 9;
+}
+
+/// A handler: the command's arguments (name first) in, a reply out.
+pub(crate) type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CommandResult;
+
+/// One row of the command table.
+#[derive(Debug)]
+pub(crate) struct CommandSpec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis's arity: `n` exactly n arguments (name included), `-n` at least n.
+    pub arity: i32,
+    pub flags: u32,
+    /// First key, last key (-1 = last argument), step; 0 0 0 for no keys.
+    pub keys: (i32, i32, i32),
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    pub(crate) fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i32::try_from(argc).unwrap_or(i32::MAX);
+        if self.arity >= 0 { argc == self.arity } else { argc >= -self.arity }
+    }
+
+    fn needs_lock(&self) -> bool {
+        self.flags & (flags::WRITE | flags::LOCKS) != 0
+    }
+
+    fn needs_engine(&self) -> bool {
+        self.flags & (flags::ENGINE | flags::WRITE | flags::LOCKS) != 0
+    }
+
+    /// The flag words COMMAND INFO shows.
+    pub(crate) fn flag_names(&self) -> Vec<&'static str> {
+        let names = [
+            (flags::WRITE, "write"),
+            (flags::READONLY, "readonly"),
+            (flags::ADMIN, "admin"),
+            (flags::NOAUTH, "no_auth"),
+            (flags::NO_MULTI, "no_multi"),
+            (flags::FAST, "fast"),
+            (flags::LOADING, "loading"),
+            (flags::STALE, "stale"),
+        ];
+        names.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect()
+    }
+}
+
+/// Every command, from the families' tables.
+pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        commands::connection::SPECS,
+        commands::server::SPECS,
+        commands::strings::SPECS,
+        commands::keys::SPECS,
+        commands::transactions::SPECS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The command named `name` (case-insensitive).
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| all().map(|s| (s.name, s)).collect());
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table.get(std::str::from_utf8(lower).ok()?).copied()
+}
+
+/// What a burst needs: nothing (answer on the async worker), engine reads, or the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Needs {
+    Nothing,
+    Read,
+    Write,
+}
+
+/// What the first `BURST_COMMANDS_MAX` requests of `queue` need.
+pub(crate) fn needs(queue: &VecDeque<Request>) -> Needs {
+    let mut needs = Needs::Nothing;
+    for req in queue.iter().take(BURST_COMMANDS_MAX) {
+        let Some(spec) = req.first().and_then(|n| lookup(n)) else { continue };
+        if spec.needs_lock() {
+            return Needs::Write;
+        }
+        if spec.needs_engine() {
+            needs = Needs::Read;
+        }
+    }
+    needs
+}
+
+/// What a handler works with.
+#[derive(Debug)]
+pub(crate) struct Ctx<'c, 'a> {
+    pub shared: &'a Shared,
+    pub session: &'c mut Session,
+    pub tx: &'c mut Tx<'a>,
+    /// Wall-clock time of this command, Unix ms.
+    pub now_ms: u64,
+    /// Reply bytes this client already has waiting in this burst.
+    pub out_bytes: usize,
+}
+
+impl Ctx<'_, '_> {
+    /// Fails with `OutputLimit` if `more` reply bytes would pass the output cap
+    /// (`Config::output_bytes_max`, default [`crate::limits::OUTPUT_BYTES_MAX`]).
+    pub(crate) fn charge(&self, more: usize) -> Result<(), CommandError> {
+        if self.out_bytes.saturating_add(more) > self.shared.config.output_bytes_max {
+            Err(CommandError::OutputLimit)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn hit(&self, found: bool) {
+        let counter = if found { &self.shared.ks.hits } else { &self.shared.ks.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs one top-level command: Redis's checks, MULTI queueing, then the handler.
+pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
+    let Some(spec) = req.first().and_then(|n| lookup(n)) else {
+        ctx.session.flag_multi_error();
+        return Err(errors::unknown_command(req));
+    };
+    if !spec.arity_ok(req.len()) {
+        ctx.session.flag_multi_error();
+        return Err(errors::wrong_arity(spec.name));
+    }
+    if !ctx.session.authed && spec.flags & flags::NOAUTH == 0 {
+        ctx.session.flag_multi_error();
+        return Err(errors::NOAUTH.into());
+    }
+    if let Some(multi) = &mut ctx.session.multi
+        && spec.flags & flags::NO_MULTI == 0
+    {
+        if multi.queued.len() >= MULTI_QUEUED_MAX {
+            multi.dirty = true;
+            return Err("ERR too many commands queued in MULTI".into());
+        }
+        multi.queued.push(req.clone());
+        ctx.session.client.meta().multi = multi.queued.len() as i64;
+        return Ok(Reply::simple("QUEUED"));
+    }
+    call(ctx, spec, req)
+}
+
+/// Runs a command's handler (also EXEC's queued commands), counting it.
+pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> CommandResult {
+    ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut meta = ctx.session.client.meta();
+        meta.last_command.clear();
+        meta.last_command.push_str(spec.name);
+    }
+    ctx.now_ms = now_ms();
+    (spec.handler)(ctx, req)
+}
+
+/// Runs up to [`BURST_COMMANDS_MAX`] requests from the front of `queue` (fewer once their
+/// replies pass [`BURST_OUTPUT_BYTES_MAX`]), appending the replies to `out`. Returns false if
+/// the connection must close at once (a reply passed the output cap, or SHUTDOWN).
+pub(crate) fn run_burst(
+    shared: &Shared,
+    session: &mut Session,
+    queue: &mut VecDeque<Request>,
+    out: &mut BytesMut,
+    needs: Needs,
+) -> bool {
+    let start = out.len();
+    let mut tx = if needs == Needs::Write { Tx::write(&shared.ks) } else { Tx::read(&shared.ks) };
+    let mut committed_at = out.len();
+    let mut uncommitted = 0usize;
+    let mut replies = 0usize;
+    let mut keep_open = true;
+    while replies < BURST_COMMANDS_MAX && out.len() - start < BURST_OUTPUT_BYTES_MAX {
+        let Some(req) = queue.pop_front() else { break };
+        let mut ctx = Ctx { shared, session, tx: &mut tx, now_ms: 0, out_bytes: out.len() };
+        match execute(&mut ctx, &req) {
+            Ok(reply) => reply.encode(session.proto, out),
+            Err(e) => match e.to_reply() {
+                Some(reply) => reply.encode(session.proto, out),
+                None => {
+                    if matches!(e, CommandError::OutputLimit) {
+                        tracing::warn!(
+                            id = session.client.id,
+                            "reply passed the output-buffer limit: closing the client"
+                        );
+                    }
+                    keep_open = false;
+                    break;
+                }
+            },
+        }
+        replies += 1;
+        uncommitted += 1;
+        if tx.pending_bytes() > BURST_PENDING_BYTES_MAX {
+            if let Err(e) = tx.commit() {
+                replace_with_error(out, committed_at, uncommitted, &e, session);
+            }
+            committed_at = out.len();
+            uncommitted = 0;
+        }
+        if session.close_after_reply || session.client.is_killed() {
+            break;
+        }
+    }
+    if let Err(e) = tx.commit() {
+        replace_with_error(out, committed_at, uncommitted, &e, session);
+    }
+    let wrote = tx.committed_writes;
+    drop(tx);
+    if wrote
+        && shared.live.appendfsync() == Appendfsync::Always
+        && let Err(e) = shared.ks.db.sync()
+    {
+        replace_with_error(out, start, replies, &e.into(), session);
+    }
+    keep_open
+}
+
+/// A failed commit or sync: the last `count` replies (from `from`) become the error.
+fn replace_with_error(
+    out: &mut BytesMut,
+    from: usize,
+    count: usize,
+    error: &CommandError,
+    session: &Session,
+) {
+    tracing::error!(?error, "write failed; answering the burst's commands with the error");
+    out.truncate(from);
+    let reply = error.to_reply().unwrap_or_else(|| Reply::error("ERR write failed"));
+    for _ in 0..count {
+        reply.encode(session.proto, out);
+    }
+}

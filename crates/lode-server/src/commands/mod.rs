@@ -1,0 +1,45 @@
+//! The command handlers, one file per family (as Redis has t_string.c, db.c, ...), each with
+//! its `SPECS` table; and the argument parsing they share.
+
+pub(crate) mod connection;
+pub(crate) mod keys;
+pub(crate) mod server;
+pub(crate) mod strings;
+pub(crate) mod transactions;
+
+use crate::command::Ctx;
+use crate::errors::{self, CommandError};
+use crate::keyspace::{Kind, Meta};
+use bytes::Bytes;
+
+/// Case-insensitive equality of an argument and an ASCII word.
+pub(crate) fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// An integer argument, Redis's `string2ll` rules.
+pub(crate) fn int_arg(arg: &[u8]) -> Result<i64, CommandError> {
+    lode_resp::parse_i64(arg).ok_or_else(|| errors::NOT_INTEGER.into())
+}
+
+/// A float argument as Redis's `strtold` check reads it: no spaces, no NaN.
+pub(crate) fn float_arg(arg: &[u8]) -> Result<f64, CommandError> {
+    parse_float(arg).ok_or_else(|| errors::NOT_FLOAT.into())
+}
+
+pub(crate) fn parse_float(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let value: f64 = text.parse().ok()?;
+    (!value.is_nan()).then_some(value)
+}
+
+/// The live string at `key`; WRONGTYPE for another type.
+pub(crate) fn get_string(ctx: &mut Ctx<'_, '_>, key: &Bytes) -> Result<Option<Meta>, CommandError> {
+    match ctx.tx.get(key, ctx.now_ms)? {
+        Some(meta) if meta.kind != Kind::String => Err(errors::WRONGTYPE.into()),
+        other => Ok(other),
+    }
+}

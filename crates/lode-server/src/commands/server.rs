@@ -1,0 +1,362 @@
+//! Server commands: INFO DBSIZE FLUSHDB FLUSHALL CONFIG COMMAND TIME SHUTDOWN SAVE BGSAVE
+//! LASTSAVE.
+//!
+//! SAVE flushes the memtable to an SST and syncs (the closest thing to an RDB snapshot: all
+//! data is in checksummed, fsynced files); BGSAVE does the same on a background thread.
+
+use super::{int_arg, is};
+use crate::command::{self, CommandSpec, Ctx, flags::*};
+use crate::config::{Appendfsync, parse_yes_no};
+use crate::errors::{self, CommandError, CommandResult};
+use crate::{glob, info};
+use bytes::Bytes;
+use lode_resp::Reply;
+use std::sync::atomic::Ordering;
+
+macro_rules! spec {
+    ($name:literal, $arity:expr, $flags:expr, $summary:literal, $since:literal, $handler:expr) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            keys: (0, 0, 0),
+            group: "server",
+            summary: $summary,
+            since: $since,
+            handler: $handler,
+        }
+    };
+}
+
+pub(crate) const SPECS: &[CommandSpec] = &[
+    spec!(
+        "info",
+        -1,
+        LOADING | STALE,
+        "Returns information and statistics about the server.",
+        "1.0.0",
+        info
+    ),
+    spec!(
+        "dbsize",
+        1,
+        READONLY | FAST | ENGINE,
+        "Returns the number of keys in the database.",
+        "1.0.0",
+        dbsize
+    ),
+    spec!("flushdb", -1, WRITE, "Removes all keys from the current database.", "1.0.0", flushall),
+    spec!("flushall", -1, WRITE, "Removes all keys from all databases.", "1.0.0", flushall),
+    spec!(
+        "config",
+        -2,
+        ADMIN | LOADING | STALE,
+        "A container for server configuration commands.",
+        "2.0.0",
+        config
+    ),
+    spec!(
+        "command",
+        -1,
+        LOADING | STALE,
+        "Returns detailed information about all commands.",
+        "2.8.13",
+        command_cmd
+    ),
+    spec!("time", 1, FAST | LOADING | STALE, "Returns the server time.", "2.6.0", time),
+    spec!(
+        "shutdown",
+        -1,
+        ADMIN | LOADING | STALE,
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        "1.0.0",
+        shutdown
+    ),
+    spec!("save", 1, ADMIN | ENGINE, "Synchronously saves the database(s) to disk.", "1.0.0", save),
+    spec!("bgsave", -1, ADMIN, "Asynchronously saves the database(s) to disk.", "1.0.0", bgsave),
+    spec!(
+        "lastsave",
+        1,
+        FAST | LOADING | STALE,
+        "Returns the Unix timestamp of the last successful save to disk.",
+        "1.0.0",
+        lastsave
+    ),
+];
+
+fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let sections: Vec<String> =
+        args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let text = info::render(ctx.shared, &sections);
+    Ok(Reply::Verbatim { format: *b"txt", text: Bytes::from(text) })
+}
+
+fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.tx.key_count() as i64))
+}
+
+fn flushall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    match args.len() {
+        1 => {}
+        2 if is(&args[1], "sync") || is(&args[1], "async") => {}
+        _ => return Err(errors::SYNTAX.into()),
+    }
+    ctx.tx.flush_all()?;
+    Ok(Reply::ok())
+}
+
+fn time(_ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Ok(Reply::Array(vec![
+        Reply::bulk(now.as_secs().to_string()),
+        Reply::bulk(now.subsec_micros().to_string()),
+    ]))
+}
+
+fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    for a in &args[1..] {
+        if is(a, "abort") {
+            return Err(errors::NO_SHUTDOWN_IN_PROGRESS.into());
+        }
+        if !["nosave", "save", "now", "force"].iter().any(|w| is(a, w)) {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    tracing::info!(client = ctx.session.client.id, "SHUTDOWN requested");
+    ctx.shared.request_shutdown();
+    Err(CommandError::Close)
+}
+
+fn save(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
+    ctx.shared.ks.db.flush()?;
+    ctx.shared.ks.db.sync()?;
+    ctx.shared.saved();
+    Ok(Reply::ok())
+}
+
+fn bgsave(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    if args.len() > 2 || (args.len() == 2 && !is(&args[1], "schedule")) {
+        return Err(errors::SYNTAX.into());
+    }
+    let shared = ctx.shared.self_arc();
+    std::thread::spawn(move || match shared.ks.db.flush().and_then(|()| shared.ks.db.sync()) {
+        Ok(()) => shared.saved(),
+        Err(e) => tracing::error!(error = %e, "BGSAVE failed"),
+    });
+    Ok(Reply::simple("Background saving started"))
+}
+
+fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.shared.last_save_unix.load(Ordering::Relaxed) as i64))
+}
+
+/// The parameters CONFIG GET reports, as (name, value).
+fn config_params(ctx: &Ctx<'_, '_>) -> Vec<(String, String)> {
+    let shared = ctx.shared;
+    let live = &shared.live;
+    let mut out = vec![
+        ("port".to_string(), shared.local_addr.port().to_string()),
+        ("bind".to_string(), shared.config.bind.clone()),
+        ("dir".to_string(), shared.config.dir.display().to_string()),
+        ("appendfsync".to_string(), live.appendfsync().name().to_string()),
+        ("requirepass".to_string(), live.requirepass().unwrap_or_default()),
+        ("maxclients".to_string(), live.maxclients().to_string()),
+        ("timeout".to_string(), live.timeout_secs().to_string()),
+        (
+            "protected-mode".to_string(),
+            if live.protected_mode() { "yes" } else { "no" }.to_string(),
+        ),
+        ("cache-size".to_string(), shared.config.cache_bytes.to_string()),
+        ("memtable-size".to_string(), shared.config.memtable_bytes.to_string()),
+    ];
+    out.extend(live.other().iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
+fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" => {
+            if args.len() < 3 {
+                return Err(errors::wrong_arity("config|get"));
+            }
+            let params = config_params(ctx);
+            let mut pairs = Vec::new();
+            for (name, value) in params {
+                if args[2..].iter().any(|p| glob::matches(&p.to_ascii_lowercase(), name.as_bytes()))
+                {
+                    pairs.push((Reply::bulk(name), Reply::bulk(value)));
+                }
+            }
+            Ok(Reply::Map(pairs))
+        }
+        "set" => {
+            if args.len() < 4 || !args.len().is_multiple_of(2) {
+                return Err(errors::wrong_arity("config|set"));
+            }
+            for pair in args[2..].chunks_exact(2) {
+                config_set(ctx, &pair[0], &pair[1])?;
+            }
+            Ok(Reply::ok())
+        }
+        "resetstat" => {
+            if args.len() != 2 {
+                return Err(errors::wrong_arity("config|resetstat"));
+            }
+            ctx.shared.reset_stats();
+            Ok(Reply::ok())
+        }
+        "rewrite" => Err(errors::CONFIG_REWRITE.into()),
+        "help" => Ok(Reply::Array(
+            [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "HELP",
+            ]
+            .iter()
+            .map(|l| Reply::Simple(Bytes::from_static(l.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(errors::unknown_subcommand("config", &args[1])),
+    }
+}
+
+fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), CommandError> {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let text = String::from_utf8_lossy(value).into_owned();
+    let live = &ctx.shared.live;
+    let number = || -> Result<u64, CommandError> {
+        int_arg(value).ok().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+            errors::config_set_failed(&lower, "argument couldn't be parsed into an integer")
+        })
+    };
+    match lower.as_str() {
+        "requirepass" => live.set_requirepass(Some(text)),
+        "maxclients" => live.set_maxclients(number()?.max(1)),
+        "timeout" => live.set_timeout_secs(number()?),
+        "appendfsync" => live.set_appendfsync(Appendfsync::parse(&text).map_err(|_| {
+            errors::config_set_failed(
+                &lower,
+                "argument(s) must be one of the following: always, everysec, no",
+            )
+        })?),
+        "protected-mode" => live
+            .set_protected_mode(parse_yes_no(&text).map_err(|_| {
+                errors::config_set_failed(&lower, "argument must be 'yes' or 'no'")
+            })?),
+        "port" | "bind" | "dir" | "cache-size" | "memtable-size" => {
+            return Err(errors::config_set_failed(&lower, "can't set immutable config"));
+        }
+        _ => {
+            let mut other = live.other();
+            let Some(slot) = other.get_mut(&lower) else {
+                return Err(errors::config_set_unknown(name));
+            };
+            *slot = text;
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND INFO's entry for one command (Redis 7's ten fields).
+fn command_info(spec: &CommandSpec) -> Reply {
+    let mut categories = vec![if spec.flags & WRITE != 0 { "@write" } else { "@read" }];
+    if spec.flags & FAST != 0 {
+        categories.push("@fast");
+    }
+    if spec.flags & ADMIN != 0 {
+        categories.extend(["@admin", "@dangerous"]);
+    }
+    categories.push(match spec.group {
+        "string" => "@string",
+        "generic" => "@keyspace",
+        "transactions" => "@transaction",
+        "connection" => "@connection",
+        _ => "@slow",
+    });
+    let set = |items: Vec<&'static str>| {
+        Reply::Set(
+            items.into_iter().map(|s| Reply::Simple(Bytes::from_static(s.as_bytes()))).collect(),
+        )
+    };
+    Reply::Array(vec![
+        Reply::bulk(spec.name),
+        Reply::Integer(spec.arity.into()),
+        set(spec.flag_names()),
+        Reply::Integer(spec.keys.0.into()),
+        Reply::Integer(spec.keys.1.into()),
+        Reply::Integer(spec.keys.2.into()),
+        set(categories),
+        Reply::Set(Vec::new()),
+        Reply::Array(Vec::new()),
+        Reply::Array(Vec::new()),
+    ])
+}
+
+fn command_docs(spec: &CommandSpec) -> Reply {
+    Reply::Map(vec![
+        (Reply::bulk("summary"), Reply::bulk(spec.summary)),
+        (Reply::bulk("since"), Reply::bulk(spec.since)),
+        (Reply::bulk("group"), Reply::bulk(spec.group)),
+    ])
+}
+
+fn command_cmd(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    if args.len() == 1 {
+        return Ok(Reply::Array(command::all().map(command_info).collect()));
+    }
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" => Ok(Reply::Integer(command::all().count() as i64)),
+        "info" => Ok(Reply::Array(if args.len() == 2 {
+            command::all().map(command_info).collect()
+        } else {
+            args[2..]
+                .iter()
+                .map(|n| command::lookup(n).map_or(Reply::NullArray, command_info))
+                .collect()
+        })),
+        "docs" => Ok(Reply::Map(if args.len() == 2 {
+            command::all().map(|s| (Reply::bulk(s.name), command_docs(s))).collect()
+        } else {
+            args[2..]
+                .iter()
+                .filter_map(|n| command::lookup(n))
+                .map(|s| (Reply::bulk(s.name), command_docs(s)))
+                .collect()
+        })),
+        "list" => {
+            let pattern = match &args[2..] {
+                [] => None,
+                [f, kind, value] if is(f, "filterby") && is(kind, "pattern") => Some(value),
+                [f, _, _] if is(f, "filterby") => None,
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            Ok(Reply::Array(
+                command::all()
+                    .filter(|s| pattern.is_none_or(|p| glob::matches(p, s.name.as_bytes())))
+                    .map(|s| Reply::bulk(s.name))
+                    .collect(),
+            ))
+        }
+        "getkeys" => Err("ERR COMMAND GETKEYS is not supported by Lode".into()),
+        "help" => Ok(Reply::Array(
+            [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "INFO [<command-name> ...]",
+                "DOCS [<command-name> ...]",
+                "LIST [FILTERBY PATTERN <pattern>]",
+                "HELP",
+            ]
+            .iter()
+            .map(|l| Reply::Simple(Bytes::from_static(l.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(errors::unknown_subcommand("command", &args[1])),
+    }
+}

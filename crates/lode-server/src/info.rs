@@ -1,0 +1,241 @@
+//! INFO: the server's counters in Redis's section format (`# Server`, `field:value` lines,
+//! CRLF), with the fields monitoring tools read. `redis_version` reports a 7.0-compatible
+//! version because clients gate features on it; `lode_version` says what is really running.
+
+use crate::keyspace::Keyspace;
+use crate::server::{REDIS_VERSION, Shared};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Samples kept for `instantaneous_ops_per_sec` (one per cron tick, as Redis keeps 16).
+const OPS_SAMPLES: usize = 16;
+
+/// Server-wide counters (the engine's are in `lode::Stats`, the keyspace's in `Keyspace`).
+#[derive(Debug, Default)]
+pub(crate) struct ServerStats {
+    pub commands: AtomicU64,
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    ops_samples: Mutex<VecDeque<(Instant, u64)>>,
+}
+
+impl ServerStats {
+    /// Records the command counter (called by the cron every tick).
+    pub(crate) fn sample(&self) {
+        let mut samples = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+        samples.push_back((Instant::now(), self.commands.load(Ordering::Relaxed)));
+        while samples.len() > OPS_SAMPLES {
+            samples.pop_front();
+        }
+    }
+
+    fn ops_per_sec(&self) -> u64 {
+        let samples = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+        match (samples.front(), samples.back()) {
+            (Some((t0, c0)), Some((t1, c1))) if t1 > t0 => {
+                let secs = (*t1 - *t0).as_secs_f64();
+                (c1.saturating_sub(*c0) as f64 / secs).round() as u64
+            }
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn reset(&self) {
+        self.commands.store(0, Ordering::Relaxed);
+        self.connections_received.store(0, Ordering::Relaxed);
+        self.rejected_connections.store(0, Ordering::Relaxed);
+        self.ops_samples.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+fn kv(out: &mut String, key: &str, value: &dyn std::fmt::Display) {
+    let _ = write!(out, "{key}:{value}\r\n");
+}
+
+const DEFAULT_SECTIONS: &[&str] =
+    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.2}G", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.2}M", b / (1u64 << 20) as f64)
+    } else if b >= 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+/// Resident set size from /proc (0 where it is not available).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The INFO text for `sections` (empty = Redis's default set).
+pub(crate) fn render(shared: &Shared, sections: &[String]) -> String {
+    let all = sections.iter().any(|s| s == "all" || s == "everything");
+    let wanted: Vec<&str> = if sections.is_empty() || sections.iter().any(|s| s == "default") || all
+    {
+        DEFAULT_SECTIONS.to_vec()
+    } else {
+        sections.iter().map(String::as_str).collect()
+    };
+    let mut out = String::new();
+    for name in DEFAULT_SECTIONS.iter().filter(|s| wanted.contains(s)) {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(shared, name, &mut out);
+    }
+    out
+}
+
+fn section(shared: &Shared, name: &str, out: &mut String) {
+    let ks = &shared.ks;
+    let uptime = shared.started.elapsed().as_secs();
+    match name {
+        "server" => {
+            let _ = write!(out, "# Server\r\n");
+            kv(out, "redis_version", &REDIS_VERSION);
+            kv(out, "lode_version", &env!("CARGO_PKG_VERSION"));
+            kv(out, "redis_git_sha1", &"00000000");
+            kv(out, "redis_git_dirty", &0);
+            kv(out, "redis_build_id", &"0");
+            kv(out, "redis_mode", &"standalone");
+            kv(out, "os", &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+            kv(out, "arch_bits", &(usize::BITS));
+            kv(out, "multiplexing_api", &"tokio");
+            kv(out, "process_id", &std::process::id());
+            kv(out, "process_supervised", &"no");
+            kv(out, "run_id", &shared.run_id);
+            kv(out, "tcp_port", &shared.local_addr.port());
+            kv(out, "server_time_usec", &(crate::command::now_ms() * 1000));
+            kv(out, "uptime_in_seconds", &uptime);
+            kv(out, "uptime_in_days", &(uptime / 86_400));
+            kv(out, "hz", &10);
+            kv(out, "configured_hz", &10);
+            kv(
+                out,
+                "executable",
+                &std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            );
+            kv(
+                out,
+                "config_file",
+                &shared
+                    .config
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            kv(out, "io_threads_active", &0);
+            return;
+        }
+        "clients" => {
+            let _ = write!(out, "# Clients\r\n");
+            kv(out, "connected_clients", &shared.clients.count());
+            kv(out, "cluster_connections", &0);
+            kv(out, "maxclients", &shared.live.maxclients());
+            kv(out, "client_recent_max_input_buffer", &0);
+            kv(out, "client_recent_max_output_buffer", &0);
+            kv(out, "blocked_clients", &0);
+            kv(out, "tracking_clients", &0);
+            kv(out, "clients_in_timeout_table", &0);
+            return;
+        }
+        _ => {}
+    }
+    let stats = ks.db.stats();
+    match name {
+        "memory" => {
+            let used = stats.memtable_bytes + stats.block_cache_bytes;
+            let _ = write!(out, "# Memory\r\n");
+            kv(out, "used_memory", &used);
+            kv(out, "used_memory_human", &human(used));
+            kv(out, "used_memory_rss", &rss_bytes());
+            kv(out, "used_memory_rss_human", &human(rss_bytes()));
+            kv(out, "used_memory_peak", &used);
+            kv(out, "used_memory_peak_human", &human(used));
+            kv(out, "maxmemory", &0);
+            kv(out, "maxmemory_human", &"0B");
+            kv(out, "maxmemory_policy", &"noeviction");
+            kv(out, "mem_fragmentation_ratio", &"1.00");
+            kv(out, "lode_memtable_bytes", &stats.memtable_bytes);
+            kv(out, "lode_block_cache_bytes", &stats.block_cache_bytes);
+        }
+        "persistence" => {
+            let _ = write!(out, "# Persistence\r\n");
+            kv(out, "loading", &0);
+            kv(out, "async_loading", &0);
+            kv(out, "rdb_changes_since_last_save", &Keyspace::get(&ks.changes_since_save));
+            kv(out, "rdb_bgsave_in_progress", &0);
+            kv(out, "rdb_last_save_time", &shared.last_save_unix.load(Ordering::Relaxed));
+            kv(out, "rdb_last_bgsave_status", &"ok");
+            kv(out, "aof_enabled", &1);
+            kv(out, "aof_rewrite_in_progress", &0);
+            kv(out, "aof_rewrite_scheduled", &0);
+            kv(out, "aof_last_write_status", &"ok");
+            kv(out, "aof_last_bgrewrite_status", &"ok");
+            kv(out, "lode_appendfsync", &shared.live.appendfsync().name());
+            kv(out, "lode_wal_bytes_written", &stats.wal_bytes_written);
+            kv(out, "lode_wal_syncs", &stats.wal_syncs);
+            kv(out, "lode_flushes", &stats.flushes);
+            kv(out, "lode_sst_files", &stats.level_files.iter().sum::<u64>());
+            kv(out, "lode_sst_bytes", &stats.level_bytes.iter().sum::<u64>());
+            kv(out, "lode_last_seqno", &stats.last_seqno);
+        }
+        "stats" => {
+            let _ = write!(out, "# Stats\r\n");
+            let s = &shared.stats;
+            kv(out, "total_connections_received", &s.connections_received.load(Ordering::Relaxed));
+            kv(out, "total_commands_processed", &s.commands.load(Ordering::Relaxed));
+            kv(out, "instantaneous_ops_per_sec", &s.ops_per_sec());
+            kv(out, "rejected_connections", &s.rejected_connections.load(Ordering::Relaxed));
+            kv(out, "expired_keys", &Keyspace::get(&ks.expired_keys));
+            kv(out, "evicted_keys", &0);
+            kv(out, "keyspace_hits", &Keyspace::get(&ks.hits));
+            kv(out, "keyspace_misses", &Keyspace::get(&ks.misses));
+            kv(out, "pubsub_channels", &0);
+            kv(out, "pubsub_patterns", &0);
+            kv(out, "lode_block_cache_hits", &stats.block_cache_hits);
+            kv(out, "lode_block_cache_misses", &stats.block_cache_misses);
+        }
+        "replication" => {
+            let _ = write!(out, "# Replication\r\n");
+            kv(out, "role", &"master");
+            kv(out, "connected_slaves", &0);
+            kv(out, "master_failover_state", &"no-failover");
+            kv(out, "master_replid", &shared.run_id);
+            kv(out, "master_replid2", &"0000000000000000000000000000000000000000");
+            kv(out, "master_repl_offset", &0);
+            kv(out, "second_repl_offset", &-1);
+            kv(out, "repl_backlog_active", &0);
+        }
+        "cpu" => {
+            let _ = write!(out, "# CPU\r\n");
+            kv(out, "used_cpu_sys", &"0.000000");
+            kv(out, "used_cpu_user", &"0.000000");
+        }
+        "keyspace" => {
+            let _ = write!(out, "# Keyspace\r\n");
+            let keys = Keyspace::get(&ks.keys);
+            if keys > 0 {
+                let _ = write!(
+                    out,
+                    "db0:keys={keys},expires={},avg_ttl=0\r\n",
+                    Keyspace::get(&ks.expires)
+                );
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,38 @@
+//! `lode serve`: the Redis-protocol server over the Lode engine.
+//!
+//! Path of a request: [`conn`] (socket, bounded query buffer, lode-resp decoder) ->
+//! [`command`] (table, checks, bursts) -> `commands/*` (one file per family) -> [`tx`] (the
+//! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
+//! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
+//! tasks), [`expire`] (active expiry), [`info`], [`clients`], [`config`], [`limits`], and
+//! [`errors`] (every Redis error text, in one place).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), lode_server::Error> {
+//! let config = lode_server::Config { port: 0, ..lode_server::Config::default() };
+//! let server = lode_server::start(config).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.shutdown();
+//! server.wait().await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod clients;
+mod command;
+mod commands;
+mod config;
+mod conn;
+mod errors;
+mod expire;
+mod glob;
+mod info;
+mod keyspace;
+pub mod limits;
+mod server;
+mod session;
+mod tx;
+
+pub use config::{Appendfsync, CLIENTS_MAX_DEFAULT, Config, parse_bytes, parse_yes_no};
+pub use keyspace::{STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
+pub use server::{Error, REDIS_VERSION, ServerHandle, run, start};

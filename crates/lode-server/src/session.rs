@@ -1,0 +1,70 @@
+//! [`Session`]: one connection's protocol state (RESP version, AUTH, MULTI queue, WATCHed keys).
+//!
+//! Owned by the connection task and moved into the blocking call that runs each burst, so
+//! commands change it without locks.
+
+use crate::clients::ClientHandle;
+use crate::keyspace::Keyspace;
+use bytes::Bytes;
+use lode_resp::{Protocol, Request};
+use std::sync::Arc;
+
+/// An open MULTI.
+#[derive(Debug, Default)]
+pub(crate) struct Multi {
+    pub queued: Vec<Request>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub dirty: bool,
+}
+
+/// A WATCHed key: its version and live expiry when WATCH ran.
+#[derive(Debug)]
+pub(crate) struct WatchedKey {
+    pub key: Bytes,
+    pub version: u64,
+    pub expire_at_ms: u64,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub client: Arc<ClientHandle>,
+    pub proto: Protocol,
+    pub authed: bool,
+    pub multi: Option<Multi>,
+    pub watched: Vec<WatchedKey>,
+    /// QUIT, a kill of this client, or SHUTDOWN: close once the replies are written.
+    pub close_after_reply: bool,
+}
+
+impl Session {
+    pub(crate) fn new(client: Arc<ClientHandle>, authed: bool) -> Session {
+        Session {
+            client,
+            proto: Protocol::Resp2,
+            authed,
+            multi: None,
+            watched: Vec::new(),
+            close_after_reply: false,
+        }
+    }
+
+    /// Drops every WATCH (EXEC, DISCARD, UNWATCH, RESET, disconnect).
+    pub(crate) fn unwatch_all(&mut self, ks: &Keyspace) {
+        for w in self.watched.drain(..) {
+            ks.unwatch(&w.key);
+        }
+    }
+
+    /// Marks the open MULTI, if any, as failed (a command was refused while queueing).
+    pub(crate) fn flag_multi_error(&mut self) {
+        if let Some(multi) = &mut self.multi {
+            multi.dirty = true;
+        }
+    }
+
+    pub(crate) fn set_proto(&mut self, proto: Protocol) {
+        self.proto = proto;
+        self.client.meta().resp = if proto == Protocol::Resp3 { 3 } else { 2 };
+    }
+}

@@ -1,0 +1,417 @@
+//! [`Tx`]: what the commands of one burst read and write through.
+//!
+//! Role: a burst (the commands decoded from one read of a connection, or one EXEC) runs
+//! against one `Tx`. In write mode the `Tx` holds the keyspace's write lock; reads consult its
+//! overlay of pending writes first, then the engine; writes go to the overlay; `commit` turns
+//! the overlay into one `WriteBatch` (metadata records, expiry-index entries, counters) written
+//! with `Durability::Buffered`. In read mode it reads one engine snapshot, taken lazily, so a
+//! multi-key read (MGET, SCAN) sees one moment without taking the lock.
+//!
+//! Invariants: see keyspace.rs; `commit` is the only place that writes them, and computes every
+//! counter and index change from the records as they were before the `Tx` touched them.
+
+use crate::errors::{self, CommandError};
+use crate::keyspace::{self, Keyspace, Meta, STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
+use bytes::Bytes;
+use lode::{Durability, WriteBatch};
+use std::collections::BTreeMap;
+use std::ops::{Bound, ControlFlow};
+use std::sync::MutexGuard;
+use std::sync::atomic::Ordering;
+
+/// Keys deleted per batch by FLUSHALL and by the active expiry cycle.
+pub(crate) const DELETE_CHUNK_KEYS: usize = 10_000;
+
+#[derive(Debug)]
+enum Source<'a> {
+    /// Write mode: the keyspace's write lock is held; the engine is read directly.
+    Locked(#[allow(dead_code)] MutexGuard<'a, ()>),
+    /// Read mode: a snapshot, taken at the first read.
+    Snapshot(Option<lode::Snapshot>),
+}
+
+/// A key the `Tx` has read (write mode) or written.
+#[derive(Debug)]
+struct Slot {
+    /// The record in the engine before this `Tx`.
+    orig: Option<Meta>,
+    /// The record as of now in this `Tx`.
+    cur: Option<Meta>,
+    dirty: bool,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct Tx<'a> {
+    ks: &'a Keyspace,
+    source: Source<'a>,
+    overlay: BTreeMap<Bytes, Slot>,
+    raw_deletes: Vec<Vec<u8>>,
+    pending_bytes: usize,
+    expired: u64,
+    /// A commit wrote something since the `Tx` began (an `appendfsync always` burst syncs).
+    pub committed_writes: bool,
+}
+
+impl<'a> Tx<'a> {
+    /// A read-mode `Tx`.
+    pub(crate) fn read(ks: &'a Keyspace) -> Tx<'a> {
+        Tx::new(ks, Source::Snapshot(None))
+    }
+
+    /// A write-mode `Tx`: waits for the keyspace's write lock.
+    pub(crate) fn write(ks: &'a Keyspace) -> Tx<'a> {
+        Tx::new(ks, Source::Locked(ks.lock_writes()))
+    }
+
+    fn new(ks: &'a Keyspace, source: Source<'a>) -> Tx<'a> {
+        Tx {
+            ks,
+            source,
+            overlay: BTreeMap::new(),
+            raw_deletes: Vec::new(),
+            pending_bytes: 0,
+            expired: 0,
+            committed_writes: false,
+        }
+    }
+
+    fn is_write(&self) -> bool {
+        matches!(self.source, Source::Locked(_))
+    }
+
+    /// Bytes of records written since the last commit.
+    pub(crate) fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    fn engine_get(&mut self, engine_key: &[u8]) -> lode::Result<Option<lode::Value>> {
+        match &mut self.source {
+            Source::Locked(_) => self.ks.db.get(engine_key),
+            Source::Snapshot(snap) => {
+                snap.get_or_insert_with(|| self.ks.db.snapshot()).get(engine_key)
+            }
+        }
+    }
+
+    fn engine_range(&mut self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> lode::Iter {
+        match &mut self.source {
+            Source::Locked(_) => self.ks.db.range((lo, hi)),
+            Source::Snapshot(snap) => {
+                snap.get_or_insert_with(|| self.ks.db.snapshot()).range((lo, hi))
+            }
+        }
+    }
+
+    fn load(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        match self.engine_get(&keyspace::meta_key(key))? {
+            Some(v) => Ok(Some(Meta::decode(v.into_bytes())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The slot of `key`, loaded from the engine on first use (write mode only).
+    fn slot(&mut self, key: &Bytes) -> Result<&mut Slot, CommandError> {
+        if !self.overlay.contains_key(key) {
+            let orig = self.load(key)?;
+            self.overlay.insert(key.clone(), Slot { cur: orig.clone(), orig, dirty: false });
+        }
+        Ok(self.overlay.get_mut(key).expect("inserted above"))
+    }
+
+    /// The live record of `key`: `None` if it is missing or expired. In write mode an expired
+    /// record is deleted (lazy expiry) with this `Tx`'s next commit.
+    pub(crate) fn get(&mut self, key: &Bytes, now_ms: u64) -> Result<Option<Meta>, CommandError> {
+        if !self.is_write() {
+            return Ok(self.load(key)?.filter(|m| !m.is_expired(now_ms)));
+        }
+        let slot = self.slot(key)?;
+        match &slot.cur {
+            Some(meta) if meta.is_expired(now_ms) => {
+                slot.cur = None;
+                slot.dirty = true;
+                self.expired += 1;
+                Ok(None)
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Sets `key`'s record.
+    ///
+    /// # Errors
+    /// A key or value past the limits of docs/format/keys.md.
+    pub(crate) fn put(&mut self, key: &Bytes, meta: Meta) -> Result<(), CommandError> {
+        self.require_write()?;
+        if key.len() > USER_KEY_BYTES_MAX {
+            return Err(errors::KEY_TOO_LONG.into());
+        }
+        if meta.value.len() > STRING_BYTES_MAX {
+            return Err(errors::STRING_TOO_LONG.into());
+        }
+        self.pending_bytes = self.pending_bytes.saturating_add(meta.encoded_bytes() + key.len());
+        let slot = self.slot(key)?;
+        slot.cur = Some(meta);
+        slot.dirty = true;
+        Ok(())
+    }
+
+    /// Deletes `key`'s record (whether or not it is live).
+    pub(crate) fn delete(&mut self, key: &Bytes) -> Result<(), CommandError> {
+        self.require_write()?;
+        self.pending_bytes = self.pending_bytes.saturating_add(key.len() + 16);
+        let slot = self.slot(key)?;
+        slot.cur = None;
+        slot.dirty = true;
+        Ok(())
+    }
+
+    fn require_write(&self) -> Result<(), CommandError> {
+        debug_assert!(self.is_write(), "a write ran in a read-only burst");
+        if self.is_write() {
+            Ok(())
+        } else {
+            Err("ERR internal error: write outside a write burst".into())
+        }
+    }
+
+    /// Live keys (`DBSIZE`), counting this `Tx`'s pending writes.
+    pub(crate) fn key_count(&self) -> u64 {
+        let mut n = keyspace::Keyspace::get(&self.ks.keys) as i64;
+        for slot in self.overlay.values().filter(|s| s.dirty) {
+            n += i64::from(slot.cur.is_some()) - i64::from(slot.orig.is_some());
+        }
+        n.max(0) as u64
+    }
+
+    /// Calls `visit` with each live key starting with `prefix` and after `after`, in order,
+    /// until it breaks. Returns whether the scan reached the end of the keys.
+    pub(crate) fn scan(
+        &mut self,
+        after: Option<&[u8]>,
+        prefix: &[u8],
+        now_ms: u64,
+        mut visit: impl FnMut(&Bytes, &Meta) -> Result<ControlFlow<()>, CommandError>,
+    ) -> Result<bool, CommandError> {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(Bytes::copy_from_slice(a)),
+            _ => Bound::Included(Bytes::copy_from_slice(prefix)),
+        };
+        let lo = match &start {
+            Bound::Excluded(k) => Bound::Excluded(keyspace::meta_key(k)),
+            _ => Bound::Included(keyspace::meta_key(prefix)),
+        };
+        let hi = match successor(&keyspace::meta_key(prefix)) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        let mut engine = self.engine_range(lo, hi).peekable();
+        let overlay: Vec<(Bytes, Option<Meta>)> = self
+            .overlay
+            .range::<Bytes, _>((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, s)| (k.clone(), s.cur.clone()))
+            .collect();
+        let mut overlay = overlay.into_iter().peekable();
+        loop {
+            let engine_key = match engine.peek() {
+                Some(Ok((k, _))) => keyspace::user_key_of_meta(k).map(Bytes::copy_from_slice),
+                Some(Err(_)) => {
+                    let Some(Err(e)) = engine.next() else { unreachable!("peeked an error") };
+                    return Err(e.into());
+                }
+                None => None,
+            };
+            let take_overlay = match (&engine_key, overlay.peek()) {
+                (None, None) => return Ok(true),
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(e), Some((o, _))) => {
+                    if e == o {
+                        engine.next();
+                    }
+                    o <= e
+                }
+            };
+            let (key, meta) = if take_overlay {
+                let Some((k, m)) = overlay.next() else { unreachable!("peeked") };
+                (k, m)
+            } else {
+                let Some(Ok((_, v))) = engine.next() else { unreachable!("peeked") };
+                let key = engine_key.expect("engine side chosen");
+                (key, Some(Meta::decode(v.into_bytes())?))
+            };
+            if let Some(meta) = meta.filter(|m| !m.is_expired(now_ms))
+                && visit(&key, &meta)?.is_break()
+            {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Writes the overlay as one batch. A no-op when nothing was written.
+    ///
+    /// # Errors
+    /// The engine's; the overlay is dropped either way.
+    pub(crate) fn commit(&mut self) -> Result<(), CommandError> {
+        let overlay = std::mem::take(&mut self.overlay);
+        let raw_deletes = std::mem::take(&mut self.raw_deletes);
+        self.pending_bytes = 0;
+        let expired = std::mem::take(&mut self.expired);
+        let mut batch = WriteBatch::new();
+        let (mut dkeys, mut dexpires) = (0i64, 0i64);
+        let mut floor = u64::MAX;
+        let mut touched = Vec::new();
+        for (key, slot) in &overlay {
+            if !slot.dirty {
+                continue;
+            }
+            let meta_key = keyspace::meta_key(key);
+            match &slot.cur {
+                Some(meta) => batch.put(&meta_key, meta.encode()),
+                None if slot.orig.is_some() => batch.delete(&meta_key),
+                None => continue,
+            }
+            let old_at = slot.orig.as_ref().map_or(0, |m| m.expire_at_ms);
+            let new_at = slot.cur.as_ref().map_or(0, |m| m.expire_at_ms);
+            if old_at != new_at {
+                if old_at != 0 {
+                    batch.delete(keyspace::expiry_key(old_at, key));
+                }
+                if new_at != 0 {
+                    batch.put(keyspace::expiry_key(new_at, key), []);
+                    floor = floor.min(new_at);
+                }
+            }
+            dkeys += i64::from(slot.cur.is_some()) - i64::from(slot.orig.is_some());
+            dexpires += i64::from(new_at != 0) - i64::from(old_at != 0);
+            touched.push(key);
+        }
+        for key in &raw_deletes {
+            batch.delete(key);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let keys = apply(Keyspace::get(&self.ks.keys), dkeys);
+        let expires = apply(Keyspace::get(&self.ks.expires), dexpires);
+        if dkeys != 0 {
+            batch.put(keyspace::system_key("keys"), keys.to_be_bytes());
+        }
+        if dexpires != 0 {
+            batch.put(keyspace::system_key("expires"), expires.to_be_bytes());
+        }
+        self.ks.db.write_with(batch, Durability::Buffered)?;
+        self.committed_writes = true;
+        self.ks.keys.store(keys, Ordering::Relaxed);
+        self.ks.expires.store(expires, Ordering::Relaxed);
+        self.ks.expiry_floor_ms.fetch_min(floor, Ordering::Relaxed);
+        Keyspace::add(&self.ks.changes_since_save, touched.len() as u64);
+        Keyspace::add(&self.ks.expired_keys, expired);
+        self.ks.touch_watched(touched.into_iter());
+        Ok(())
+    }
+
+    /// Deletes `key` if its record expires at `at` and is expired at `now_ms` (the active
+    /// expiry cycle). Returns false when the record is missing or has another expiry: the
+    /// index entry that led here is stale.
+    pub(crate) fn expire_if_due(
+        &mut self,
+        key: &Bytes,
+        at: u64,
+        now_ms: u64,
+    ) -> Result<bool, CommandError> {
+        self.require_write()?;
+        let slot = self.slot(key)?;
+        match &slot.cur {
+            Some(meta) if meta.expire_at_ms == at && meta.is_expired(now_ms) => {
+                slot.cur = None;
+                slot.dirty = true;
+                self.expired += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Deletes an engine key that is not a metadata record (a stale expiry-index entry).
+    pub(crate) fn delete_raw(&mut self, engine_key: Vec<u8>) {
+        self.raw_deletes.push(engine_key);
+    }
+
+    /// Raw engine entries in `[lo, hi)`, at most `limit` of them (the active expiry cycle).
+    pub(crate) fn engine_entries(
+        &mut self,
+        lo: Vec<u8>,
+        hi: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<Bytes>, CommandError> {
+        let mut out = Vec::new();
+        for item in self.engine_range(Bound::Included(lo), Bound::Excluded(hi)).take(limit) {
+            let (k, _) = item?;
+            out.push(k.into_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Deletes every key of the database (FLUSHDB/FLUSHALL): pending writes are committed
+    /// first, then the keys are deleted in batches of [`DELETE_CHUNK_KEYS`], each with its
+    /// counters, so a crash part-way leaves a consistent, partly flushed keyspace.
+    pub(crate) fn flush_all(&mut self) -> Result<(), CommandError> {
+        self.require_write()?;
+        self.commit()?;
+        let mut after: Option<Vec<u8>> = None;
+        let hi = successor(&keyspace::META_PREFIX).expect("prefix has a successor");
+        loop {
+            let lo = match after.take() {
+                Some(k) => Bound::Excluded(k),
+                None => Bound::Included(keyspace::META_PREFIX.to_vec()),
+            };
+            let mut batch = WriteBatch::new();
+            let (mut keys, mut expires) =
+                (Keyspace::get(&self.ks.keys), Keyspace::get(&self.ks.expires));
+            let mut n = 0;
+            for item in self.engine_range(lo, Bound::Excluded(hi.clone())).take(DELETE_CHUNK_KEYS) {
+                let (k, v) = item?;
+                let meta = Meta::decode(v.into_bytes())?;
+                if meta.expire_at_ms != 0 {
+                    let user = keyspace::user_key_of_meta(&k).unwrap_or_default();
+                    batch.delete(keyspace::expiry_key(meta.expire_at_ms, user));
+                    expires = expires.saturating_sub(1);
+                }
+                batch.delete(&k[..]);
+                keys = keys.saturating_sub(1);
+                n += 1;
+                after = Some(k.to_vec());
+            }
+            if n == 0 {
+                break;
+            }
+            batch.put(keyspace::system_key("keys"), keys.to_be_bytes());
+            batch.put(keyspace::system_key("expires"), expires.to_be_bytes());
+            self.ks.db.write_with(batch, Durability::Buffered)?;
+            self.committed_writes = true;
+            self.ks.keys.store(keys, Ordering::Relaxed);
+            self.ks.expires.store(expires, Ordering::Relaxed);
+            Keyspace::add(&self.ks.changes_since_save, n as u64);
+        }
+        self.ks.touch_all_watched();
+        Ok(())
+    }
+}
+
+fn apply(counter: u64, delta: i64) -> u64 {
+    counter.saturating_add_signed(delta)
+}
+
+/// The smallest byte string greater than every string starting with `prefix`.
+pub(crate) fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < 0xff {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
+}
