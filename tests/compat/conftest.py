@@ -197,3 +197,33 @@ def wire(target, protocol):
         assert reply[0] == "map", f"HELLO 3 replied {reply!r}"
     yield connection
     connection.close()
+
+
+# Known gaps of Lode against Redis 7.0, by test id, with the reason. Each is an xfail with
+# strict=True when the target is Lode: a fixed gap XPASSes, which fails the run until its entry
+# is removed here, so this list only ever shrinks and never hides a regression elsewhere.
+# docs/compatibility.md says the same in prose.
+KNOWN_GAPS_FILE = os.path.join(os.path.dirname(__file__), "known_gaps.txt")
+
+
+def _known_gaps() -> dict[str, str]:
+    gaps = {}
+    if os.path.exists(KNOWN_GAPS_FILE):
+        with open(KNOWN_GAPS_FILE) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                test_id, _, reason = line.partition("  # ")
+                gaps[test_id.strip()] = reason.strip() or "known gap"
+    return gaps
+
+
+def pytest_collection_modifyitems(config, items):
+    if TARGET != "lode":
+        return
+    gaps = _known_gaps()
+    for item in items:
+        test_id = item.nodeid.split("tests/compat/", 1)[-1]
+        if test_id in gaps:
+            item.add_marker(pytest.mark.xfail(reason=f"known gap: {gaps[test_id]}", strict=True))
