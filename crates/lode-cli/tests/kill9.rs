@@ -66,11 +66,14 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
         let mut child = spawn(dir.path(), port);
         let stop = Arc::new(AtomicBool::new(false));
         let acked: Vec<Arc<Mutex<Acked>>> = (0..4).map(|_| Arc::default()).collect();
+        // Acknowledged SETs over all writers, so the kill can wait for a random count of them.
+        let progress = Arc::new((Mutex::new(0u64), std::sync::Condvar::new()));
         let writers: Vec<_> = (0..4u64)
             .map(|t| {
                 let mut con = connect(port);
                 let stop = Arc::clone(&stop);
                 let acked = Arc::clone(&acked[t as usize]);
+                let progress = Arc::clone(&progress);
                 std::thread::spawn(move || {
                     let mut i = 0u64;
                     while !stop.load(Ordering::Relaxed) && i < 1_000_000 {
@@ -79,6 +82,8 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
                             return;
                         }
                         acked.lock().expect("lock").set = Some(i);
+                        *progress.0.lock().expect("lock") += 1;
+                        progress.1.notify_all();
                         let tag = format!("r{round}:t{t}:{i}");
                         let mset = redis::cmd("MSET")
                             .arg(format!("r{round}:m{t}:a"))
@@ -108,9 +113,17 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
                 })
             })
             .collect();
+        // Kill at a random moment: after a random number of acknowledged SETs (bounded in time
+        // in case the writers stop early).
         let mut rng = seed.rng(round as u64);
-        let run_ms = rand::Rng::random_range(&mut rng, 200..800);
-        std::thread::sleep(Duration::from_millis(run_ms));
+        let target = rand::Rng::random_range(&mut rng, 20..600u64);
+        let (count, cv) = &*progress;
+        let done = cv
+            .wait_timeout_while(count.lock().expect("lock"), Duration::from_secs(60), |n| {
+                *n < target
+            })
+            .expect("lock");
+        drop(done);
         child.kill().expect("kill -9");
         child.wait().expect("reap");
         stop.store(true, Ordering::Relaxed);
