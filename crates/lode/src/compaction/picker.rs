@@ -9,7 +9,6 @@
 //! Every candidate gets a score; the highest at or above 1 wins:
 //! - L0: files / `l0_trigger` (4 files make 1.0).
 //! - a level from the base level down to L5: bytes / target.
-//! - a level above the base level that still holds files (the shape moved): 2.0, to drain it.
 //! - a file whose tombstones are at least `tombstone_ratio` of its entries: 1.0 + the ratio,
 //!   so deleted space comes back even when no level is over its target.
 //! - space amplification: when the levels above the last hold more than `space_amp_ratio` of
@@ -42,7 +41,6 @@ pub(crate) struct Picker {
 pub(crate) enum Reason {
     L0Files,
     LevelSize,
-    DrainAboveBase,
     Tombstones,
     SpaceAmp,
     Manual,
@@ -66,8 +64,7 @@ impl Task {
         self.inputs.len() == 1
             && self.overlaps.is_empty()
             && self.level != self.output_level
-            && matches!(self.reason, Reason::L0Files | Reason::LevelSize | Reason::DrainAboveBase)
-            && (self.level > 0 || self.inputs.len() == 1)
+            && matches!(self.reason, Reason::L0Files | Reason::LevelSize)
     }
 
     /// Every file the task reads.
@@ -107,20 +104,28 @@ impl Picker {
             targets[base - 1] = targets[base] / self.fanout;
             base -= 1;
         }
+        // Never below a level that holds files (they are left there when the tree shrinks):
+        // L0 compacts into the base level, and passing over older data would put newer data
+        // below it. Those levels get their (small) targets and drain down level by level.
+        if let Some(first) = (1..base).find(|&l| !v.levels[l].is_empty()) {
+            for l in (first..base).rev() {
+                targets[l] = (targets[l + 1] / self.fanout).max(1);
+            }
+            base = first;
+        }
         (base, targets)
     }
 
     /// Bytes that compaction must still move for the tree to be in shape: what every level
     /// holds over its target, plus L0 once it reaches its trigger. Writers slow down on it.
     pub(crate) fn pending_bytes(&self, v: &Version) -> u64 {
-        let (base, targets) = self.targets(v);
+        let (_, targets) = self.targets(v);
         let mut pending = 0;
         if v.levels[0].len() >= self.l0_trigger {
             pending += level_bytes(&v.levels[0]);
         }
-        for (l, (files, target)) in v.levels.iter().zip(targets).enumerate().take(LAST).skip(1) {
-            let bytes = level_bytes(files);
-            pending += if l < base { bytes } else { bytes.saturating_sub(target) };
+        for (files, target) in v.levels.iter().zip(targets).take(LAST).skip(1) {
+            pending += level_bytes(files).saturating_sub(target);
         }
         pending
     }
@@ -139,12 +144,9 @@ impl Picker {
             if bytes == 0 {
                 continue;
             }
-            if l < base {
-                candidates.push((2.0, self.file_task(v, l, Reason::DrainAboveBase)));
-            } else {
-                let score = bytes as f64 / target as f64;
-                candidates.push((score, self.file_task(v, l, Reason::LevelSize)));
-            }
+            debug_assert!(l >= base, "levels above the base level hold no files");
+            candidates
+                .push((bytes as f64 / target as f64, self.file_task(v, l, Reason::LevelSize)));
         }
         if let Some((score, task)) = self.tombstone_task(v, base) {
             candidates.push((score, Some(task)));
@@ -232,7 +234,10 @@ impl Picker {
         let task = if level == 0 {
             self.l0_task(v, base, Reason::Tombstones)?
         } else {
-            let output = if level == LAST { LAST } else { (level + 1).max(base) };
+            // Always the next level: jumping to the base level could pass over files in the
+            // levels between (left there when the base level moved down), putting newer data
+            // below older data.
+            let output = if level == LAST { LAST } else { level + 1 };
             let task = self.one_file(v, level, output, file, Reason::Tombstones);
             // A bottom file's tombstones go only if nothing below needs them and every reader
             // sees them; rewriting it otherwise gains nothing.
@@ -383,10 +388,11 @@ mod tests {
     }
 
     #[test]
-    fn picker_drains_a_level_above_the_base() {
+    fn picker_base_level_rises_to_a_level_left_with_files() {
         let v = version(vec![(2, file(1, "a", "b", 10)), (6, file(2, "a", "z", 5_000))]);
-        let t = picker().pick(&v).expect("L2 is above the base level (6)");
-        assert_eq!((t.level, t.output_level, t.reason), (2, 3, Reason::DrainAboveBase));
+        assert_eq!(picker().targets(&v).0, 2, "the base level stops at L2, which holds a file");
+        let t = picker().pick(&v).expect("L2 is over its small target");
+        assert_eq!((t.level, t.output_level, t.reason), (2, 3, Reason::LevelSize));
     }
 
     #[test]
@@ -405,6 +411,46 @@ mod tests {
         let mut few = file(1, "a", "c", 100);
         (few.entries, few.tombstones) = (5, 5);
         assert!(picker().pick(&version(vec![(6, few)])).is_none(), "too few entries to bother");
+    }
+
+    #[test]
+    fn picker_base_level_is_never_below_a_level_with_files() {
+        // A small tree (its dynamic base would be L6) that still has files in L4.
+        let v = version(vec![
+            (0, file(1, "a", "c", 10)),
+            (0, file(2, "a", "c", 10)),
+            (0, file(3, "a", "c", 10)),
+            (0, file(4, "a", "c", 10)),
+            (4, file(5, "a", "c", 100)),
+            (6, file(6, "a", "z", 900)),
+        ]);
+        let (base, t) = picker().targets(&v);
+        assert_eq!(base, 4);
+        assert_eq!((t[4], t[5], t[6]), (10, 100, 1000));
+        let l0 = picker().l0_task(&v, base, Reason::L0Files).expect("L0 has files");
+        assert_eq!(l0.output_level, 4, "L0 must land above L4's older data, not in L6");
+        let first = picker().pick(&v).expect("work");
+        assert_eq!(
+            (first.level, first.output_level),
+            (4, 5),
+            "L4, 10x over its target, goes first"
+        );
+    }
+
+    #[test]
+    fn picker_tombstone_task_never_jumps_over_a_level_with_files() {
+        // The base level is L6 (a small tree), but L3 and L4 still hold files from a larger
+        // past. A tombstone-heavy L3 file must go to L4, above L4's older data, not to L6.
+        let mut f = file(1, "a", "c", 100);
+        f.tombstones = 60;
+        let v = version(vec![(3, f), (4, file(2, "a", "c", 100)), (6, file(3, "a", "z", 900))]);
+        assert_eq!(picker().targets(&v).0, 3, "the base level stops at the first level with files");
+        for task in [
+            picker().tombstone_task(&v, 6).expect("tombstones").1,
+            picker().pick(&v).expect("work"),
+        ] {
+            assert_eq!(task.output_level, task.level + 1, "{task:?}");
+        }
     }
 
     #[test]
