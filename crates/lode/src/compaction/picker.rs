@@ -162,8 +162,18 @@ impl Picker {
         }
     }
 
-    fn bottommost(v: &Version, output_level: usize, lo: &[u8], hi: &[u8]) -> bool {
-        (output_level + 1..LEVELS).all(|l| overlapping(&v.levels[l], lo, hi).is_empty())
+    /// Nothing below `output_level` overlaps anything the task merges. The range is that of
+    /// the inputs *and* the overlapping files: a tombstone from an overlapping file is merged
+    /// (and may be dropped) as much as one from an input.
+    fn bottommost(
+        v: &Version,
+        output_level: usize,
+        inputs: &[Arc<FileMeta>],
+        overlaps: &[Arc<FileMeta>],
+    ) -> bool {
+        let all: Vec<Arc<FileMeta>> = inputs.iter().chain(overlaps).cloned().collect();
+        let Some((lo, hi)) = range(&all) else { return true };
+        (output_level + 1..LEVELS).all(|l| overlapping(&v.levels[l], &lo, &hi).is_empty())
     }
 
     /// All of L0 into the base level.
@@ -171,7 +181,7 @@ impl Picker {
         let inputs = v.levels[0].clone();
         let (lo, hi) = range(&inputs)?;
         let overlaps = overlapping(&v.levels[base], &lo, &hi);
-        let bottommost = Self::bottommost(v, base, &lo, &hi);
+        let bottommost = Self::bottommost(v, base, &inputs, &overlaps);
         Some(Task { level: 0, output_level: base, inputs, overlaps, bottommost, reason })
     }
 
@@ -207,8 +217,9 @@ impl Picker {
         } else {
             overlapping(&v.levels[output_level], lo, hi)
         };
-        let bottommost = Self::bottommost(v, output_level, lo, hi);
-        Task { level, output_level, inputs: vec![Arc::clone(file)], overlaps, bottommost, reason }
+        let inputs = vec![Arc::clone(file)];
+        let bottommost = Self::bottommost(v, output_level, &inputs, &overlaps);
+        Task { level, output_level, inputs, overlaps, bottommost, reason }
     }
 
     /// The file with the highest tombstone share, if it passes the threshold. L0 tombstones
@@ -281,7 +292,7 @@ impl Picker {
         } else {
             overlapping(&v.levels[output_level], &lo, &hi)
         };
-        let bottommost = Self::bottommost(v, output_level, &lo, &hi);
+        let bottommost = Self::bottommost(v, output_level, &inputs, &overlaps);
         Some(Task { level, output_level, inputs, overlaps, bottommost, reason: Reason::Manual })
     }
 }
@@ -411,6 +422,30 @@ mod tests {
         let mut few = file(1, "a", "c", 100);
         (few.entries, few.tombstones) = (5, 5);
         assert!(picker().pick(&version(vec![(6, few)])).is_none(), "too few entries to bother");
+    }
+
+    #[test]
+    fn picker_bottommost_covers_the_overlapping_files_too() {
+        // The input covers only "b"; the L5 file it overlaps reaches "m", which L6 also holds.
+        // A tombstone for "m" from the L5 file is merged, so the task is not bottommost.
+        let v = version(vec![
+            (4, file(1, "b", "b", 100)),
+            (5, file(2, "a", "m", 100)),
+            (6, file(3, "k", "z", 100_000)),
+        ]);
+        let input = Arc::clone(&v.levels[4][0]);
+        let t = picker().one_file(&v, 4, 5, &input, Reason::LevelSize);
+        assert_eq!(numbers(&t.overlaps), vec![2]);
+        assert!(!t.bottommost, "L6's k..z overlaps the merged range a..m");
+        for step in 0..6 {
+            if let Some(t) = Picker::manual_step(&v, step) {
+                let merged: Vec<_> = t.all_inputs().cloned().collect();
+                let (lo, hi) = range(&merged).expect("files");
+                let below = (t.output_level + 1..LEVELS)
+                    .any(|l| !overlapping(&v.levels[l], &lo, &hi).is_empty());
+                assert_eq!(t.bottommost, !below, "step {step}: {t:?}");
+            }
+        }
     }
 
     #[test]
