@@ -83,6 +83,17 @@ def replies_match(name: str, ref, got) -> bool:
     return ref == got
 
 
+def scan_type_none(step: Step) -> bool:
+    """`SCAN ... TYPE none` in Redis 7.0 lists the keys that have expired but are not reclaimed
+    yet (its type lookup deletes them, then "none" matches), so its reply depends on whether
+    Redis's own active-expiry cycle got there first; Lode reclaims a key written with a past
+    expiry at once and lists nothing. Either way no live key may be listed."""
+    if step.args[0] != "SCANALL":
+        return False
+    options = [a.lower() for a in step.args[1:]]
+    return any(o == "type" and v == "none" for o, v in zip(options, options[1:]))
+
+
 def exec_match(queued: list[str], ref, got) -> bool:
     """EXEC's array, element by element, each with its queued command's comparison."""
     if ref[0] != "array" or got[0] != "array" or len(ref[1]) != len(got[1]):
@@ -128,6 +139,8 @@ def test_same_replies_as_redis(reference, target, protocol, record_compared, see
             name = step.args[0].upper()
             if step.conn == "main" and name == "EXEC":
                 same = exec_match(queued, ref, got)
+            elif scan_type_none(step) and ref[0] == "scanall":
+                same = got == ("scanall", ())
             else:
                 same = replies_match(name, ref, got)
             assert same, describe_failure(seed, protocol, index, steps, ref, got)

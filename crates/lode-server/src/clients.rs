@@ -15,8 +15,8 @@ use std::time::Instant;
 #[derive(Debug, Default)]
 pub(crate) struct ClientMeta {
     pub name: Option<Bytes>,
-    pub lib_name: Option<String>,
-    pub lib_ver: Option<String>,
+    /// The selected database.
+    pub db: u8,
     pub last_command: String,
     pub resp: u8,
     /// Commands queued in MULTI, or -1 outside one.
@@ -54,7 +54,7 @@ impl ClientHandle {
         self.killed.load(Ordering::Relaxed)
     }
 
-    /// The CLIENT LIST / CLIENT INFO line (no trailing newline), in Redis 7's field order.
+    /// The CLIENT LIST / CLIENT INFO line (no trailing newline), in Redis 7.0's field order.
     pub(crate) fn line(&self) -> String {
         let meta = self.meta();
         let idle = self.last_active.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
@@ -62,9 +62,9 @@ impl ClientHandle {
             meta.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
         let flags = if meta.multi >= 0 { "x" } else { "N" };
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 \
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
              multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-             tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+             tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -72,11 +72,10 @@ impl ClientHandle {
             self.created.elapsed().as_secs(),
             idle,
             flags,
+            meta.db,
             meta.multi,
             if meta.last_command.is_empty() { "NULL" } else { &meta.last_command },
             meta.resp,
-            meta.lib_name.as_deref().unwrap_or(""),
-            meta.lib_ver.as_deref().unwrap_or(""),
         )
     }
 }

@@ -204,6 +204,11 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
     call(ctx, spec, req)
 }
 
+/// Commands whose first argument is a subcommand.
+const CONTAINERS: &[&str] = &["client", "config", "command"];
+/// Longest subcommand name shown in CLIENT LIST's `cmd` (the longest real one has 11 bytes).
+const SUBCOMMAND_BYTES_MAX: usize = 32;
+
 /// Runs a command's handler (also EXEC's queued commands), counting it.
 pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> CommandResult {
     ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
@@ -211,7 +216,16 @@ pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> 
         let mut meta = ctx.session.client.meta();
         meta.last_command.clear();
         meta.last_command.push_str(spec.name);
+        // Redis names a container's subcommand too (`client|info`), as CLIENT LIST shows.
+        if CONTAINERS.contains(&spec.name)
+            && let Some(sub) = req.get(1).filter(|s| s.len() <= SUBCOMMAND_BYTES_MAX)
+        {
+            meta.last_command.push('|');
+            meta.last_command.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+        }
     }
+    // SELECT (also one queued in MULTI) changes the session's database for what follows.
+    ctx.tx.db = ctx.session.db;
     ctx.now_ms = now_ms();
     (spec.handler)(ctx, req)
 }

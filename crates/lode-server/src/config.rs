@@ -224,7 +224,7 @@ impl LiveConfig {
 pub(crate) const INERT_DEFAULTS: &[(&str, &str)] = &[
     ("save", ""),
     ("appendonly", "yes"),
-    ("databases", "1"),
+    ("databases", "16"),
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
     ("maxmemory-samples", "5"),

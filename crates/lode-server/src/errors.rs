@@ -66,6 +66,9 @@ pub(crate) const STRING_TOO_LONG: &str =
 pub(crate) const KEY_TOO_LONG: &str = "ERR key is too long (Lode's limit is 65526 bytes)";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+/// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).
+pub(crate) const INT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, must be between -2147483648 and 2147483647";
 pub(crate) const NOAUTH: &str = "NOAUTH Authentication required.";
 pub(crate) const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub(crate) const AUTH_NOT_CONFIGURED: &str = "ERR AUTH <password> called without any password \
@@ -74,8 +77,6 @@ pub(crate) const HELLO_PROTOVER: &str = "ERR Protocol version is not an integer 
 pub(crate) const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already \
      authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to \
      authenticate the client and select the RESP protocol version at the same time";
-pub(crate) const CLIENT_INFO_CHARS: &str =
-    "ERR lib-name and lib-ver cannot contain spaces, newlines or special characters.";
 pub(crate) const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
 pub(crate) const CONFIG_REWRITE: &str = "ERR The server is running without a config file";
 pub(crate) const NOPROTO: &str = "NOPROTO unsupported protocol version";

@@ -227,13 +227,8 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         }
         "keyspace" => {
             let _ = write!(out, "# Keyspace\r\n");
-            let keys = Keyspace::get(&ks.keys);
-            if keys > 0 {
-                let _ = write!(
-                    out,
-                    "db0:keys={keys},expires={},avg_ttl=0\r\n",
-                    Keyspace::get(&ks.expires)
-                );
+            for (db, keys, expires) in ks.nonempty_dbs() {
+                let _ = write!(out, "db{}:keys={keys},expires={expires},avg_ttl=0\r\n", db.get());
             }
         }
         _ => {}

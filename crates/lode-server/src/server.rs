@@ -369,7 +369,7 @@ async fn cron_task(shared: Arc<Shared>) {
             _ = tick.tick() => {}
         }
         shared.stats.sample();
-        if crate::keyspace::Keyspace::get(&shared.ks.expires) == 0 {
+        if shared.ks.total_expires() == 0 {
             continue;
         }
         let sh = Arc::clone(&shared);

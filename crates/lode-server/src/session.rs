@@ -1,10 +1,11 @@
-//! [`Session`]: one connection's protocol state (RESP version, AUTH, MULTI queue, WATCHed keys).
+//! [`Session`]: one connection's protocol state (RESP version, AUTH, selected database, MULTI
+//! queue, WATCHed keys).
 //!
 //! Owned by the connection task and moved into the blocking call that runs each burst, so
 //! commands change it without locks.
 
 use crate::clients::ClientHandle;
-use crate::keyspace::Keyspace;
+use crate::keyspace::{DbIndex, Keyspace};
 use bytes::Bytes;
 use lode_resp::{Protocol, Request};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub(crate) struct Multi {
 /// A WATCHed key: its version and live expiry when WATCH ran.
 #[derive(Debug)]
 pub(crate) struct WatchedKey {
+    pub db: DbIndex,
     pub key: Bytes,
     pub version: u64,
     pub expire_at_ms: u64,
@@ -31,6 +33,8 @@ pub(crate) struct Session {
     pub client: Arc<ClientHandle>,
     pub proto: Protocol,
     pub authed: bool,
+    /// The database commands address (SELECT).
+    pub db: DbIndex,
     pub multi: Option<Multi>,
     pub watched: Vec<WatchedKey>,
     /// QUIT, a kill of this client, or SHUTDOWN: close once the replies are written.
@@ -43,6 +47,7 @@ impl Session {
             client,
             proto: Protocol::Resp2,
             authed,
+            db: DbIndex::ZERO,
             multi: None,
             watched: Vec::new(),
             close_after_reply: false,
@@ -52,7 +57,7 @@ impl Session {
     /// Drops every WATCH (EXEC, DISCARD, UNWATCH, RESET, disconnect).
     pub(crate) fn unwatch_all(&mut self, ks: &Keyspace) {
         for w in self.watched.drain(..) {
-            ks.unwatch(&w.key);
+            ks.unwatch(w.db, &w.key);
         }
     }
 
@@ -61,6 +66,11 @@ impl Session {
         if let Some(multi) = &mut self.multi {
             multi.dirty = true;
         }
+    }
+
+    pub(crate) fn set_db(&mut self, db: DbIndex) {
+        self.db = db;
+        self.client.meta().db = db.get();
     }
 
     pub(crate) fn set_proto(&mut self, proto: Protocol) {

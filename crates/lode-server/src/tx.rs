@@ -3,15 +3,19 @@
 //! Role: a burst (the commands decoded from one read of a connection, or one EXEC) runs
 //! against one `Tx`. In write mode the `Tx` holds the keyspace's write lock; reads consult its
 //! overlay of pending writes first, then the engine; writes go to the overlay; `commit` turns
-//! the overlay into one `WriteBatch` (metadata records, expiry-index entries, counters) written
-//! with `Durability::Buffered`. In read mode it reads one engine snapshot, taken lazily, so a
+//! the overlay into one `WriteBatch` (metadata records, expiry-index entries, the counters of
+//! every database it touched) written with `Durability::Buffered`. Commands address the
+//! database in [`Tx::db`] (the dispatcher sets it to the connection's before each command);
+//! COPY and MOVE also name another one. In read mode it reads one engine snapshot, taken lazily, so a
 //! multi-key read (MGET, SCAN) sees one moment without taking the lock.
 //!
 //! Invariants: see keyspace.rs; `commit` is the only place that writes them, and computes every
 //! counter and index change from the records as they were before the `Tx` touched them.
 
 use crate::errors::{self, CommandError};
-use crate::keyspace::{self, Keyspace, Meta, STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
+use crate::keyspace::{
+    self, DATABASES, DbIndex, Keyspace, Meta, STRING_BYTES_MAX, USER_KEY_BYTES_MAX,
+};
 use bytes::Bytes;
 use lode::{Durability, WriteBatch};
 use std::collections::BTreeMap;
@@ -45,7 +49,9 @@ struct Slot {
 pub(crate) struct Tx<'a> {
     ks: &'a Keyspace,
     source: Source<'a>,
-    overlay: BTreeMap<Bytes, Slot>,
+    /// The database the commands address.
+    pub db: DbIndex,
+    overlay: BTreeMap<(DbIndex, Bytes), Slot>,
     raw_deletes: Vec<Vec<u8>>,
     pending_bytes: usize,
     expired: u64,
@@ -68,6 +74,7 @@ impl<'a> Tx<'a> {
         Tx {
             ks,
             source,
+            db: DbIndex::ZERO,
             overlay: BTreeMap::new(),
             raw_deletes: Vec::new(),
             pending_bytes: 0,
@@ -103,29 +110,40 @@ impl<'a> Tx<'a> {
         }
     }
 
-    fn load(&mut self, key: &[u8]) -> Result<Option<Meta>, CommandError> {
-        match self.engine_get(&keyspace::meta_key(key))? {
+    fn load(&mut self, db: DbIndex, key: &[u8]) -> Result<Option<Meta>, CommandError> {
+        match self.engine_get(&keyspace::meta_key(db, key))? {
             Some(v) => Ok(Some(Meta::decode(v.into_bytes())?)),
             None => Ok(None),
         }
     }
 
-    /// The slot of `key`, loaded from the engine on first use (write mode only).
-    fn slot(&mut self, key: &Bytes) -> Result<&mut Slot, CommandError> {
-        if !self.overlay.contains_key(key) {
-            let orig = self.load(key)?;
-            self.overlay.insert(key.clone(), Slot { cur: orig.clone(), orig, dirty: false });
+    /// The slot of `key` in `db`, loaded from the engine on first use (write mode only).
+    fn slot(&mut self, db: DbIndex, key: &Bytes) -> Result<&mut Slot, CommandError> {
+        let id = (db, key.clone());
+        if !self.overlay.contains_key(&id) {
+            let orig = self.load(db, key)?;
+            self.overlay.insert(id.clone(), Slot { cur: orig.clone(), orig, dirty: false });
         }
-        Ok(self.overlay.get_mut(key).expect("inserted above"))
+        Ok(self.overlay.get_mut(&id).expect("inserted above"))
     }
 
-    /// The live record of `key`: `None` if it is missing or expired. In write mode an expired
-    /// record is deleted (lazy expiry) with this `Tx`'s next commit.
+    /// The live record of `key` in the current database; see [`Tx::get_in`].
     pub(crate) fn get(&mut self, key: &Bytes, now_ms: u64) -> Result<Option<Meta>, CommandError> {
+        self.get_in(self.db, key, now_ms)
+    }
+
+    /// The live record of `key` in `db`: `None` if it is missing or expired. In write mode an
+    /// expired record is deleted (lazy expiry) with this `Tx`'s next commit.
+    pub(crate) fn get_in(
+        &mut self,
+        db: DbIndex,
+        key: &Bytes,
+        now_ms: u64,
+    ) -> Result<Option<Meta>, CommandError> {
         if !self.is_write() {
-            return Ok(self.load(key)?.filter(|m| !m.is_expired(now_ms)));
+            return Ok(self.load(db, key)?.filter(|m| !m.is_expired(now_ms)));
         }
-        let slot = self.slot(key)?;
+        let slot = self.slot(db, key)?;
         match &slot.cur {
             Some(meta) if meta.is_expired(now_ms) => {
                 slot.cur = None;
@@ -137,11 +155,21 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Sets `key`'s record.
+    /// Sets `key`'s record in the current database; see [`Tx::put_in`].
+    pub(crate) fn put(&mut self, key: &Bytes, meta: Meta) -> Result<(), CommandError> {
+        self.put_in(self.db, key, meta)
+    }
+
+    /// Sets `key`'s record in `db`.
     ///
     /// # Errors
     /// A key or value past the limits of docs/format/keys.md.
-    pub(crate) fn put(&mut self, key: &Bytes, meta: Meta) -> Result<(), CommandError> {
+    pub(crate) fn put_in(
+        &mut self,
+        db: DbIndex,
+        key: &Bytes,
+        meta: Meta,
+    ) -> Result<(), CommandError> {
         self.require_write()?;
         if key.len() > USER_KEY_BYTES_MAX {
             return Err(errors::KEY_TOO_LONG.into());
@@ -150,17 +178,17 @@ impl<'a> Tx<'a> {
             return Err(errors::STRING_TOO_LONG.into());
         }
         self.pending_bytes = self.pending_bytes.saturating_add(meta.encoded_bytes() + key.len());
-        let slot = self.slot(key)?;
+        let slot = self.slot(db, key)?;
         slot.cur = Some(meta);
         slot.dirty = true;
         Ok(())
     }
 
-    /// Deletes `key`'s record (whether or not it is live).
+    /// Deletes `key`'s record in the current database (whether or not it is live).
     pub(crate) fn delete(&mut self, key: &Bytes) -> Result<(), CommandError> {
         self.require_write()?;
         self.pending_bytes = self.pending_bytes.saturating_add(key.len() + 16);
-        let slot = self.slot(key)?;
+        let slot = self.slot(self.db, key)?;
         slot.cur = None;
         slot.dirty = true;
         Ok(())
@@ -175,17 +203,19 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Live keys (`DBSIZE`), counting this `Tx`'s pending writes.
+    /// Keys of the current database (`DBSIZE`), counting this `Tx`'s pending writes.
     pub(crate) fn key_count(&self) -> u64 {
-        let mut n = keyspace::Keyspace::get(&self.ks.keys) as i64;
-        for slot in self.overlay.values().filter(|s| s.dirty) {
+        let db = self.db;
+        let mut n = Keyspace::get(&self.ks.counts(db).keys) as i64;
+        let mine = self.overlay.iter().filter(|((d, _), s)| *d == db && s.dirty);
+        for (_, slot) in mine {
             n += i64::from(slot.cur.is_some()) - i64::from(slot.orig.is_some());
         }
         n.max(0) as u64
     }
 
-    /// Calls `visit` with each live key starting with `prefix` and after `after`, in order,
-    /// until it breaks. Returns whether the scan reached the end of the keys.
+    /// Calls `visit` with each live key of the current database starting with `prefix` and
+    /// after `after`, in order, until it breaks. Returns whether the scan reached the end of the keys.
     pub(crate) fn scan(
         &mut self,
         after: Option<&[u8]>,
@@ -193,29 +223,30 @@ impl<'a> Tx<'a> {
         now_ms: u64,
         mut visit: impl FnMut(&Bytes, &Meta) -> Result<ControlFlow<()>, CommandError>,
     ) -> Result<bool, CommandError> {
+        let db = self.db;
         let start = match after {
-            Some(a) if a >= prefix => Bound::Excluded(Bytes::copy_from_slice(a)),
-            _ => Bound::Included(Bytes::copy_from_slice(prefix)),
+            Some(a) if a >= prefix => Bound::Excluded((db, Bytes::copy_from_slice(a))),
+            _ => Bound::Included((db, Bytes::copy_from_slice(prefix))),
         };
         let lo = match &start {
-            Bound::Excluded(k) => Bound::Excluded(keyspace::meta_key(k)),
-            _ => Bound::Included(keyspace::meta_key(prefix)),
+            Bound::Excluded((_, k)) => Bound::Excluded(keyspace::meta_key(db, k)),
+            _ => Bound::Included(keyspace::meta_key(db, prefix)),
         };
-        let hi = match successor(&keyspace::meta_key(prefix)) {
+        let hi = match successor(&keyspace::meta_key(db, prefix)) {
             Some(end) => Bound::Excluded(end),
             None => Bound::Unbounded,
         };
         let mut engine = self.engine_range(lo, hi).peekable();
         let overlay: Vec<(Bytes, Option<Meta>)> = self
             .overlay
-            .range::<Bytes, _>((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, s)| (k.clone(), s.cur.clone()))
+            .range::<(DbIndex, Bytes), _>((start, Bound::Unbounded))
+            .take_while(|((d, k), _)| *d == db && k.starts_with(prefix))
+            .map(|((_, k), s)| (k.clone(), s.cur.clone()))
             .collect();
         let mut overlay = overlay.into_iter().peekable();
         loop {
             let engine_key = match engine.peek() {
-                Some(Ok((k, _))) => keyspace::user_key_of_meta(k).map(Bytes::copy_from_slice),
+                Some(Ok((k, _))) => keyspace::user_key_of_meta(db, k).map(Bytes::copy_from_slice),
                 Some(Err(_)) => {
                     let Some(Err(e)) = engine.next() else { unreachable!("peeked an error") };
                     return Err(e.into());
@@ -259,14 +290,16 @@ impl<'a> Tx<'a> {
         self.pending_bytes = 0;
         let expired = std::mem::take(&mut self.expired);
         let mut batch = WriteBatch::new();
-        let (mut dkeys, mut dexpires) = (0i64, 0i64);
-        let mut floor = u64::MAX;
+        let (mut dkeys, mut dexpires) = ([0i64; DATABASES], [0i64; DATABASES]);
+        let mut floor = [u64::MAX; DATABASES];
         let mut touched = Vec::new();
-        for (key, slot) in &overlay {
+        for (id, slot) in &overlay {
             if !slot.dirty {
                 continue;
             }
-            let meta_key = keyspace::meta_key(key);
+            let (db, key) = (id.0, &id.1);
+            let d = usize::from(db.get());
+            let meta_key = keyspace::meta_key(db, key);
             match &slot.cur {
                 Some(meta) => batch.put(&meta_key, meta.encode()),
                 None if slot.orig.is_some() => batch.delete(&meta_key),
@@ -276,16 +309,16 @@ impl<'a> Tx<'a> {
             let new_at = slot.cur.as_ref().map_or(0, |m| m.expire_at_ms);
             if old_at != new_at {
                 if old_at != 0 {
-                    batch.delete(keyspace::expiry_key(old_at, key));
+                    batch.delete(keyspace::expiry_key(db, old_at, key));
                 }
                 if new_at != 0 {
-                    batch.put(keyspace::expiry_key(new_at, key), []);
-                    floor = floor.min(new_at);
+                    batch.put(keyspace::expiry_key(db, new_at, key), []);
+                    floor[d] = floor[d].min(new_at);
                 }
             }
-            dkeys += i64::from(slot.cur.is_some()) - i64::from(slot.orig.is_some());
-            dexpires += i64::from(new_at != 0) - i64::from(old_at != 0);
-            touched.push(key);
+            dkeys[d] += i64::from(slot.cur.is_some()) - i64::from(slot.orig.is_some());
+            dexpires[d] += i64::from(new_at != 0) - i64::from(old_at != 0);
+            touched.push(id);
         }
         for key in &raw_deletes {
             batch.delete(key);
@@ -293,27 +326,38 @@ impl<'a> Tx<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        let keys = apply(Keyspace::get(&self.ks.keys), dkeys);
-        let expires = apply(Keyspace::get(&self.ks.expires), dexpires);
-        if dkeys != 0 {
-            batch.put(keyspace::system_key("keys"), keys.to_be_bytes());
-        }
-        if dexpires != 0 {
-            batch.put(keyspace::system_key("expires"), expires.to_be_bytes());
+        let mut counters = Vec::new();
+        for db in DbIndex::all() {
+            let d = usize::from(db.get());
+            if dkeys[d] == 0 && dexpires[d] == 0 && floor[d] == u64::MAX {
+                continue;
+            }
+            let c = self.ks.counts(db);
+            let keys = apply(Keyspace::get(&c.keys), dkeys[d]);
+            let expires = apply(Keyspace::get(&c.expires), dexpires[d]);
+            if dkeys[d] != 0 {
+                batch.put(keyspace::system_key("keys", db), keys.to_be_bytes());
+            }
+            if dexpires[d] != 0 {
+                batch.put(keyspace::system_key("expires", db), expires.to_be_bytes());
+            }
+            counters.push((c, keys, expires, floor[d]));
         }
         self.ks.db.write_with(batch, Durability::Buffered)?;
         self.committed_writes = true;
-        self.ks.keys.store(keys, Ordering::Relaxed);
-        self.ks.expires.store(expires, Ordering::Relaxed);
-        self.ks.expiry_floor_ms.fetch_min(floor, Ordering::Relaxed);
+        for (c, keys, expires, floor) in counters {
+            c.keys.store(keys, Ordering::Relaxed);
+            c.expires.store(expires, Ordering::Relaxed);
+            c.expiry_floor_ms.fetch_min(floor, Ordering::Relaxed);
+        }
         Keyspace::add(&self.ks.changes_since_save, touched.len() as u64);
         Keyspace::add(&self.ks.expired_keys, expired);
         self.ks.touch_watched(touched.into_iter());
         Ok(())
     }
 
-    /// Deletes `key` if its record expires at `at` and is expired at `now_ms` (the active
-    /// expiry cycle). Returns false when the record is missing or has another expiry: the
+    /// Deletes `key` of the current database if its record expires at `at` and is expired at
+    /// `now_ms` (the active expiry cycle). Returns false when the record is missing or has another expiry: the
     /// index entry that led here is stale.
     pub(crate) fn expire_if_due(
         &mut self,
@@ -322,7 +366,7 @@ impl<'a> Tx<'a> {
         now_ms: u64,
     ) -> Result<bool, CommandError> {
         self.require_write()?;
-        let slot = self.slot(key)?;
+        let slot = self.slot(self.db, key)?;
         match &slot.cur {
             Some(meta) if meta.expire_at_ms == at && meta.is_expired(now_ms) => {
                 slot.cur = None;
@@ -354,49 +398,51 @@ impl<'a> Tx<'a> {
         Ok(out)
     }
 
-    /// Deletes every key of the database (FLUSHDB/FLUSHALL): pending writes are committed
-    /// first, then the keys are deleted in batches of [`DELETE_CHUNK_KEYS`], each with its
-    /// counters, so a crash part-way leaves a consistent, partly flushed keyspace.
-    pub(crate) fn flush_all(&mut self) -> Result<(), CommandError> {
+    /// Deletes every key of database `db` (FLUSHDB; FLUSHALL calls it for each): pending
+    /// writes are committed first, then the keys are deleted in batches of
+    /// [`DELETE_CHUNK_KEYS`], each with the database's counters, so a crash part-way leaves a
+    /// consistent, partly flushed keyspace. Like Redis, the watched keys it deletes (expired
+    /// or not) are touched.
+    pub(crate) fn flush_db(&mut self, db: DbIndex) -> Result<(), CommandError> {
         self.require_write()?;
         self.commit()?;
+        let prefix = keyspace::meta_prefix(db);
+        let hi = successor(&prefix).expect("prefix has a successor");
+        let c = self.ks.counts(db);
         let mut after: Option<Vec<u8>> = None;
-        let hi = successor(&keyspace::META_PREFIX).expect("prefix has a successor");
         loop {
             let lo = match after.take() {
                 Some(k) => Bound::Excluded(k),
-                None => Bound::Included(keyspace::META_PREFIX.to_vec()),
+                None => Bound::Included(prefix.to_vec()),
             };
             let mut batch = WriteBatch::new();
-            let (mut keys, mut expires) =
-                (Keyspace::get(&self.ks.keys), Keyspace::get(&self.ks.expires));
-            let mut n = 0;
+            let (mut keys, mut expires) = (Keyspace::get(&c.keys), Keyspace::get(&c.expires));
+            let mut deleted = Vec::new();
             for item in self.engine_range(lo, Bound::Excluded(hi.clone())).take(DELETE_CHUNK_KEYS) {
                 let (k, v) = item?;
                 let meta = Meta::decode(v.into_bytes())?;
+                let user = keyspace::user_key_of_meta(db, &k).unwrap_or_default();
                 if meta.expire_at_ms != 0 {
-                    let user = keyspace::user_key_of_meta(&k).unwrap_or_default();
-                    batch.delete(keyspace::expiry_key(meta.expire_at_ms, user));
+                    batch.delete(keyspace::expiry_key(db, meta.expire_at_ms, user));
                     expires = expires.saturating_sub(1);
                 }
+                deleted.push((db, Bytes::copy_from_slice(user)));
                 batch.delete(&k[..]);
                 keys = keys.saturating_sub(1);
-                n += 1;
                 after = Some(k.to_vec());
             }
-            if n == 0 {
-                break;
+            if deleted.is_empty() {
+                return Ok(());
             }
-            batch.put(keyspace::system_key("keys"), keys.to_be_bytes());
-            batch.put(keyspace::system_key("expires"), expires.to_be_bytes());
+            batch.put(keyspace::system_key("keys", db), keys.to_be_bytes());
+            batch.put(keyspace::system_key("expires", db), expires.to_be_bytes());
             self.ks.db.write_with(batch, Durability::Buffered)?;
             self.committed_writes = true;
-            self.ks.keys.store(keys, Ordering::Relaxed);
-            self.ks.expires.store(expires, Ordering::Relaxed);
-            Keyspace::add(&self.ks.changes_since_save, n as u64);
+            c.keys.store(keys, Ordering::Relaxed);
+            c.expires.store(expires, Ordering::Relaxed);
+            Keyspace::add(&self.ks.changes_since_save, deleted.len() as u64);
+            self.ks.touch_watched(deleted.iter());
         }
-        self.ks.touch_all_watched();
-        Ok(())
     }
 }
 

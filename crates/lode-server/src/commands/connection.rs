@@ -3,9 +3,10 @@
 //! None of them touches the engine, so a burst made only of these is answered on the async
 //! worker without a blocking call. AUTH, HELLO, PING and QUIT are allowed before AUTH.
 
-use super::{int_arg, is};
+use super::{db_arg, int_arg, is};
 use crate::command::{CommandSpec, Ctx, flags::*};
 use crate::errors::{self, CommandError, CommandResult};
+use crate::keyspace::DbIndex;
 use crate::server::{REDIS_VERSION, Shared};
 use bytes::Bytes;
 use lode_resp::{Protocol, Reply};
@@ -169,11 +170,10 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     ]))
 }
 
-fn select(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
-    match int_arg(&args[1])? {
-        0 => Ok(Reply::ok()),
-        _ => Err(errors::DB_OUT_OF_RANGE.into()),
-    }
+fn select(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let db = db_arg(&args[1])?;
+    ctx.session.set_db(db);
+    Ok(Reply::ok())
 }
 
 fn quit(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
@@ -181,9 +181,12 @@ fn quit(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::ok())
 }
 
+/// Redis's `clearClientConnectionState`: every connection default back (database 0, RESP2,
+/// no name, no MULTI or WATCH, logged out when a password is set).
 fn reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
     ctx.session.multi = None;
     ctx.session.unwatch_all(&ctx.shared.ks);
+    ctx.session.set_db(DbIndex::ZERO);
     ctx.session.set_proto(Protocol::Resp2);
     ctx.session.authed = ctx.shared.live.requirepass().is_none();
     {
@@ -224,26 +227,6 @@ fn client(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         "setname" => {
             arity(3, true)?;
             set_name(ctx, &args[2])?;
-            Ok(Reply::ok())
-        }
-        "setinfo" => {
-            arity(4, true)?;
-            if !valid_name_bytes(&args[3]) {
-                return Err(errors::CLIENT_INFO_CHARS.into());
-            }
-            let value = String::from_utf8_lossy(&args[3]).into_owned();
-            let mut meta = ctx.session.client.meta();
-            if is(&args[2], "lib-name") {
-                meta.lib_name = Some(value);
-            } else if is(&args[2], "lib-ver") {
-                meta.lib_ver = Some(value);
-            } else {
-                return Err(format!(
-                    "ERR Unrecognized option '{}'",
-                    String::from_utf8_lossy(&args[2])
-                )
-                .into());
-            }
             Ok(Reply::ok())
         }
         "info" => {
@@ -293,7 +276,6 @@ fn client(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
                 "ID",
                 "GETNAME",
                 "SETNAME <name>",
-                "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "LIST [TYPE normal] [ID id ...]",
                 "INFO",
                 "KILL <ip:port> | KILL <filter> <value> ...",

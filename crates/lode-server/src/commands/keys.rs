@@ -1,11 +1,12 @@
-//! Generic key commands (Redis's db.c and expire.c): DEL EXISTS TYPE RENAME COPY KEYS SCAN
-//! RANDOMKEY TOUCH and the TTL family.
+//! Generic key commands (Redis's db.c and expire.c): DEL EXISTS TYPE RENAME COPY MOVE KEYS SCAN
+//! RANDOMKEY TOUCH and the TTL family. Each addresses the connection's database (`Tx::db`);
+//! COPY ... DB and MOVE also write another one.
 //!
 //! KEYS and SCAN are engine range scans over the metadata namespace, starting at the
 //! pattern's literal prefix (docs/format/keys.md). SCAN's numeric cursor names the last key
 //! returned in a bounded server-side table (`server::CursorTable`); see docs/compatibility.md.
 
-use super::{int_arg, is};
+use super::{db_arg, int_arg, is};
 use crate::command::{CommandSpec, Ctx, flags::*};
 use crate::errors::{self, CommandError, CommandResult};
 use crate::glob;
@@ -81,6 +82,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         renamenx
     ),
     spec!("copy", -3, W, (1, 2, 1), "Copies the value of a key to a new key.", "6.2.0", copy),
+    spec!("move", 3, W | FAST, (1, 1, 1), "Moves a key to another database.", "1.0.0", move_),
     spec!("keys", 2, R, (0, 0, 0), "Returns all key names that match a pattern.", "1.0.0", keys),
     spec!("scan", -2, R, (0, 0, 0), "Iterates over the key names in the database.", "2.8.0", scan),
     spec!(
@@ -238,17 +240,16 @@ fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     rename_to(ctx, args, true)
 }
 
+/// Redis's `copyCommand`: options first, then the same-object check, then the keys.
 fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let mut replace = false;
+    let mut to_db = ctx.tx.db;
     let mut i = 3;
     while i < args.len() {
         if is(&args[i], "replace") {
             replace = true;
         } else if is(&args[i], "db") && i + 1 < args.len() {
-            let db = int_arg(&args[i + 1])?;
-            if db != 0 {
-                return Err(errors::DB_OUT_OF_RANGE.into());
-            }
+            to_db = db_arg(&args[i + 1])?;
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -256,14 +257,30 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         i += 1;
     }
     let (src, dst) = (&args[1], &args[2]);
-    if src == dst {
+    if src == dst && to_db == ctx.tx.db {
         return Err(errors::SAME_OBJECT.into());
     }
     let Some(meta) = live(ctx, src)? else { return Ok(Reply::Integer(0)) };
-    if !replace && live(ctx, dst)?.is_some() {
+    if !replace && ctx.tx.get_in(to_db, dst, ctx.now_ms)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    ctx.tx.put(dst, meta)?;
+    ctx.tx.put_in(to_db, dst, meta)?;
+    Ok(Reply::Integer(1))
+}
+
+/// Redis's `moveCommand`: the key, with its expiry, to another database unless it exists there.
+fn move_(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let to_db = db_arg(&args[2])?;
+    if to_db == ctx.tx.db {
+        return Err(errors::SAME_OBJECT.into());
+    }
+    let key = &args[1];
+    let Some(meta) = live(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    if ctx.tx.get_in(to_db, key, ctx.now_ms)?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    ctx.tx.put_in(to_db, key, meta)?;
+    ctx.tx.delete(key)?;
     Ok(Reply::Integer(1))
 }
 

@@ -9,7 +9,7 @@ pub(crate) mod transactions;
 
 use crate::command::Ctx;
 use crate::errors::{self, CommandError};
-use crate::keyspace::{Kind, Meta};
+use crate::keyspace::{DbIndex, Kind, Meta};
 use bytes::Bytes;
 
 /// Case-insensitive equality of an argument and an ASCII word.
@@ -20,6 +20,16 @@ pub(crate) fn is(arg: &[u8], word: &str) -> bool {
 /// An integer argument, Redis's `string2ll` rules.
 pub(crate) fn int_arg(arg: &[u8]) -> Result<i64, CommandError> {
     lode_resp::parse_i64(arg).ok_or_else(|| errors::NOT_INTEGER.into())
+}
+
+/// A database index argument (SELECT, COPY ... DB, MOVE): Redis's `getIntFromObjectOrReply`,
+/// then its `selectDb` range check.
+pub(crate) fn db_arg(arg: &[u8]) -> Result<DbIndex, CommandError> {
+    let n = int_arg(arg)?;
+    if i32::try_from(n).is_err() {
+        return Err(errors::INT_OUT_OF_RANGE.into());
+    }
+    DbIndex::new(n).ok_or_else(|| errors::DB_OUT_OF_RANGE.into())
 }
 
 /// A float argument as Redis's `strtold` check reads it: no spaces, no NaN.

@@ -8,6 +8,7 @@ use super::{int_arg, is};
 use crate::command::{self, CommandSpec, Ctx, flags::*};
 use crate::config::{Appendfsync, parse_yes_no};
 use crate::errors::{self, CommandError, CommandResult};
+use crate::keyspace::DbIndex;
 use crate::{glob, info};
 use bytes::Bytes;
 use lode_resp::Reply;
@@ -45,7 +46,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "1.0.0",
         dbsize
     ),
-    spec!("flushdb", -1, WRITE, "Removes all keys from the current database.", "1.0.0", flushall),
+    spec!("flushdb", -1, WRITE, "Removes all keys from the current database.", "1.0.0", flushdb),
     spec!("flushall", -1, WRITE, "Removes all keys from all databases.", "1.0.0", flushall),
     spec!(
         "config",
@@ -95,13 +96,27 @@ fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::Integer(ctx.tx.key_count() as i64))
 }
 
-fn flushall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+/// FLUSHDB's and FLUSHALL's `[ASYNC|SYNC]` (both run synchronously).
+fn flush_mode(args: &[Bytes]) -> Result<(), CommandError> {
     match args.len() {
-        1 => {}
-        2 if is(&args[1], "sync") || is(&args[1], "async") => {}
-        _ => return Err(errors::SYNTAX.into()),
+        1 => Ok(()),
+        2 if is(&args[1], "sync") || is(&args[1], "async") => Ok(()),
+        _ => Err(errors::SYNTAX.into()),
     }
-    ctx.tx.flush_all()?;
+}
+
+fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    flush_mode(args)?;
+    let db = ctx.tx.db;
+    ctx.tx.flush_db(db)?;
+    Ok(Reply::ok())
+}
+
+fn flushall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    flush_mode(args)?;
+    for db in DbIndex::all() {
+        ctx.tx.flush_db(db)?;
+    }
     Ok(Reply::ok())
 }
 

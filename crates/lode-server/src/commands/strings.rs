@@ -327,10 +327,12 @@ fn getdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
 }
 
 fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
-    enum Change {
+    enum Change<'a> {
         Keep,
         Persist,
-        At(u64),
+        /// The option word and its value, checked only once the key is found (as Redis 7.0
+        /// does: a missing key answers null whatever the time says).
+        At(&'a Bytes, &'a Bytes),
     }
     let mut change = Change::Keep;
     let mut seen = false;
@@ -340,7 +342,7 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         if is(a, "persist") && !seen {
             change = Change::Persist;
         } else if is_expire_word(a) && !seen && i + 1 < args.len() {
-            change = Change::At(expire_option(ctx, a, &args[i + 1], "getex")?);
+            change = Change::At(a, &args[i + 1]);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -354,7 +356,10 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         Change::Keep => {}
         Change::Persist if meta.expire_at_ms != 0 => store(ctx, key, meta.value.clone(), 0)?,
         Change::Persist => {}
-        Change::At(at) => store(ctx, key, meta.value.clone(), at)?,
+        Change::At(word, value) => {
+            let at = expire_option(ctx, word, value, "getex")?;
+            store(ctx, key, meta.value.clone(), at)?;
+        }
     }
     Ok(Reply::Bulk(meta.value))
 }

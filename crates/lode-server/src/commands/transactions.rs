@@ -65,7 +65,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "unwatch",
         1,
-        NO_MULTI | FAST | LOADING | STALE,
+        FAST | LOADING | STALE,
         (0, 0, 0),
         "Forgets about watched keys of a transaction.",
         "2.2.0",
@@ -104,7 +104,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
     let now = ctx.now_ms;
     let ks = &ctx.shared.ks;
     let touched = ctx.session.watched.iter().any(|w| {
-        ks.watch_version(&w.key) != w.version || (w.expire_at_ms != 0 && now > w.expire_at_ms)
+        ks.watch_version(w.db, &w.key) != w.version || (w.expire_at_ms != 0 && now > w.expire_at_ms)
     });
     let Some(multi) = end_multi(ctx) else { return Err(errors::EXEC_WITHOUT_MULTI.into()) };
     if multi.dirty {
@@ -133,13 +133,14 @@ fn watch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         return Err(errors::WATCH_IN_MULTI.into());
     }
     for key in &args[1..] {
-        if ctx.session.watched.iter().any(|w| w.key == key) {
+        let db = ctx.session.db;
+        if ctx.session.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
         // Register first, then read: a write committed after the read bumps the version.
-        let version = ctx.shared.ks.watch(key);
+        let version = ctx.shared.ks.watch(db, key);
         let expire_at_ms = ctx.tx.get(key, ctx.now_ms)?.map_or(0, |m| m.expire_at_ms);
-        ctx.session.watched.push(WatchedKey { key: key.clone(), version, expire_at_ms });
+        ctx.session.watched.push(WatchedKey { db, key: key.clone(), version, expire_at_ms });
     }
     Ok(Reply::ok())
 }

@@ -41,7 +41,7 @@ fn rename_renamenx_copy() {
         fails(&mut con, &["COPY", "d", "d"]),
         "ERR source and destination objects are the same"
     );
-    assert_eq!(fails(&mut con, &["COPY", "d", "f", "DB", "1"]), "ERR DB index is out of range");
+    assert_eq!(fails(&mut con, &["COPY", "d", "f", "DB", "16"]), "ERR DB index is out of range");
     assert_eq!(fails(&mut con, &["COPY", "d", "f", "BOGUS"]), "ERR syntax error");
 }
 

@@ -86,9 +86,16 @@ fn setnx_setex_getset_getdel_getex() {
     assert_eq!(q::<i64>(&mut con, &["EXISTS", "k"]), 0);
     assert_eq!(q::<Option<String>>(&mut con, &["GETEX", "missing"]), None);
     assert_eq!(fails(&mut con, &["GETEX", "k", "EX", "1", "PERSIST"]), "ERR syntax error");
+    // Redis 7.0 looks the key up before it checks the time: a missing key is null.
+    assert_eq!(q::<Option<String>>(&mut con, &["GETEX", "k", "EX", "0"]), None);
+    let _: String = q(&mut con, &["SET", "k", "1"]);
     assert_eq!(
         fails(&mut con, &["GETEX", "k", "EX", "0"]),
         "ERR invalid expire time in 'getex' command"
+    );
+    assert_eq!(
+        fails(&mut con, &["GETEX", "k", "PX", "x"]),
+        "ERR value is not an integer or out of range"
     );
 }
 
