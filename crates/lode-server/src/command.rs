@@ -43,6 +43,8 @@ pub(crate) mod flags {
     pub const ENGINE: u32 = 1 << 8;
     /// Lode: takes the write lock without being a write (EXEC, WATCH checks under it).
     pub const LOCKS: u32 = 1 << 9;
+    /// May grow memory use (Redis refuses it past maxmemory; shown by COMMAND INFO).
+    pub const DENYOOM: u32 = 1 << 10;
 }
 
 /// A handler: the command's arguments (name first) in, a reply out.
@@ -78,19 +80,25 @@ impl CommandSpec {
         self.flags & (flags::ENGINE | flags::WRITE | flags::LOCKS) != 0
     }
 
-    /// The flag words COMMAND INFO shows.
+    /// The flag words COMMAND INFO shows, in Redis 7.0's order.
     pub(crate) fn flag_names(&self) -> Vec<&'static str> {
+        CommandSpec::flag_words(self.flags)
+    }
+
+    /// `flags` as COMMAND INFO's words, in Redis 7.0's order.
+    pub(crate) fn flag_words(flags: u32) -> Vec<&'static str> {
         let names = [
             (flags::WRITE, "write"),
             (flags::READONLY, "readonly"),
+            (flags::DENYOOM, "denyoom"),
             (flags::ADMIN, "admin"),
-            (flags::NOAUTH, "no_auth"),
-            (flags::NO_MULTI, "no_multi"),
-            (flags::FAST, "fast"),
             (flags::LOADING, "loading"),
             (flags::STALE, "stale"),
+            (flags::FAST, "fast"),
+            (flags::NOAUTH, "no_auth"),
+            (flags::NO_MULTI, "no_multi"),
         ];
-        names.iter().filter(|(f, _)| self.flags & f != 0).map(|(_, n)| *n).collect()
+        names.iter().filter(|(f, _)| flags & f != 0).map(|(_, n)| *n).collect()
     }
 }
 
@@ -183,12 +191,10 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
         return Err(errors::unknown_command(req));
     };
     if !spec.arity_ok(req.len()) {
-        ctx.session.flag_multi_error();
-        return Err(errors::wrong_arity(spec.name));
+        return reject(ctx, spec, errors::wrong_arity(spec.name));
     }
     if !ctx.session.authed && spec.flags & flags::NOAUTH == 0 {
-        ctx.session.flag_multi_error();
-        return Err(errors::NOAUTH.into());
+        return reject(ctx, spec, errors::NOAUTH.into());
     }
     if let Some(multi) = &mut ctx.session.multi
         && spec.flags & flags::NO_MULTI == 0
@@ -209,9 +215,23 @@ const CONTAINERS: &[&str] = &["client", "config", "command"];
 /// Longest subcommand name shown in CLIENT LIST's `cmd` (the longest real one has 11 bytes).
 const SUBCOMMAND_BYTES_MAX: usize = 32;
 
+/// A known command refused before it runs (Redis's `rejectCommand`): an open MULTI is marked
+/// failed, and a refused EXEC discards the transaction and names the reason.
+fn reject(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, error: CommandError) -> CommandResult {
+    ctx.session.flag_multi_error();
+    if spec.name != "exec" {
+        return Err(error);
+    }
+    commands::transactions::end_multi(ctx);
+    match &error {
+        CommandError::Reply(reason) => Err(errors::exec_abort(reason)),
+        CommandError::OutputLimit | CommandError::Close => Err(error),
+    }
+}
+
 /// Runs a command's handler (also EXEC's queued commands), counting it.
 pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> CommandResult {
-    ctx.shared.stats.commands.fetch_add(1, Ordering::Relaxed);
+    ctx.shared.stats.count_call(spec.name);
     {
         let mut meta = ctx.session.client.meta();
         meta.last_command.clear();
@@ -252,7 +272,12 @@ pub(crate) fn run_burst(
         match execute(&mut ctx, &req) {
             Ok(reply) => reply.encode(session.proto, out),
             Err(e) => match e.to_reply() {
-                Some(reply) => reply.encode(session.proto, out),
+                Some(reply) => {
+                    if let CommandError::Reply(text) = &e {
+                        shared.stats.count_error(text);
+                    }
+                    reply.encode(session.proto, out);
+                }
                 None => {
                     if matches!(e, CommandError::OutputLimit) {
                         tracing::warn!(

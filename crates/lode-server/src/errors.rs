@@ -75,7 +75,7 @@ pub(crate) const AUTH_NOT_CONFIGURED: &str = "ERR AUTH <password> called without
      configured for the default user. Are you sure your configuration is correct?";
 pub(crate) const HELLO_PROTOVER: &str = "ERR Protocol version is not an integer or out of range";
 pub(crate) const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already \
-     authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to \
+     authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to \
      authenticate the client and select the RESP protocol version at the same time";
 pub(crate) const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
 pub(crate) const CONFIG_REWRITE: &str = "ERR The server is running without a config file";
@@ -85,6 +85,11 @@ pub(crate) const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 pub(crate) const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 pub(crate) const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
 pub(crate) const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// EXEC refused before it runs (NOAUTH, arity): Redis discards the transaction and names why.
+pub(crate) fn exec_abort(reason: &str) -> CommandError {
+    format!("EXECABORT Transaction discarded because of: {reason}").into()
+}
 pub(crate) const CLIENT_NAME_CHARS: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 pub(crate) const NO_SUCH_CLIENT: &str = "ERR No such client";

@@ -4,7 +4,7 @@
 
 use crate::keyspace::Keyspace;
 use crate::server::{REDIS_VERSION, Shared};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,10 @@ pub(crate) struct ServerStats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     ops_samples: Mutex<VecDeque<(Instant, u64)>>,
+    /// Calls per command name (`# Commandstats`).
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Error replies per prefix (`# Errorstats`, `total_error_replies`).
+    errors: Mutex<BTreeMap<String, u64>>,
 }
 
 impl ServerStats {
@@ -48,6 +52,30 @@ impl ServerStats {
         self.connections_received.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
         self.ops_samples.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Counts one call of the command `name` (the total is in `commands`).
+    pub(crate) fn count_call(&self, name: &'static str) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_default() += 1;
+    }
+
+    /// Counts one error reply, by its prefix (`ERR`, `WRONGTYPE`, ...), as Redis's errorstats.
+    pub(crate) fn count_error(&self, text: &str) {
+        let prefix = text.split(' ').next().unwrap_or_default();
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        match errors.get_mut(prefix) {
+            Some(n) => *n += 1,
+            None => {
+                errors.insert(prefix.to_string(), 1);
+            }
+        }
+    }
+
+    fn error_replies(&self) -> u64 {
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
     }
 }
 
@@ -55,8 +83,58 @@ fn kv(out: &mut String, key: &str, value: &dyn std::fmt::Display) {
     let _ = write!(out, "{key}:{value}\r\n");
 }
 
-const DEFAULT_SECTIONS: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+/// Every section, in Redis 7.0's order (`module_list` prints as `# Modules`).
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+/// What plain `INFO` (and `INFO default`) prints: all but commandstats and latencystats.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// The sections `args` asks for (lower case), as Redis's `genInfoSectionDict`: none means
+/// default; `all` and `everything` mean every section (Lode has no modules to tell them
+/// apart); `modules` is the Modules section; unknown names select nothing.
+fn wanted_sections(args: &[String]) -> Vec<&'static str> {
+    if args.is_empty() {
+        return DEFAULT_SECTIONS.to_vec();
+    }
+    ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|name| {
+            args.iter().any(|a| match a.as_str() {
+                "all" | "everything" => true,
+                "default" => DEFAULT_SECTIONS.contains(name),
+                "modules" => *name == "module_list",
+                other => other == *name,
+            })
+        })
+        .collect()
+}
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -79,17 +157,11 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// The INFO text for `sections` (empty = Redis's default set).
+/// The INFO text for `sections` (lower case; empty = Redis's default set), sections in Redis's
+/// order separated by a blank line; empty for unknown names.
 pub(crate) fn render(shared: &Shared, sections: &[String]) -> String {
-    let all = sections.iter().any(|s| s == "all" || s == "everything");
-    let wanted: Vec<&str> = if sections.is_empty() || sections.iter().any(|s| s == "default") || all
-    {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        sections.iter().map(String::as_str).collect()
-    };
     let mut out = String::new();
-    for name in DEFAULT_SECTIONS.iter().filter(|s| wanted.contains(s)) {
+    for name in wanted_sections(sections) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
@@ -152,6 +224,39 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "clients_in_timeout_table", &0);
             return;
         }
+        "module_list" => {
+            let _ = write!(out, "# Modules\r\n");
+            return;
+        }
+        "commandstats" => {
+            let _ = write!(out, "# Commandstats\r\n");
+            let calls = shared.stats.calls.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, n) in calls.iter() {
+                let _ = write!(
+                    out,
+                    "cmdstat_{name}:calls={n},usec=0,usec_per_call=0.00,rejected_calls=0,\
+                     failed_calls=0\r\n"
+                );
+            }
+            return;
+        }
+        "errorstats" => {
+            let _ = write!(out, "# Errorstats\r\n");
+            let errors = shared.stats.errors.lock().unwrap_or_else(|e| e.into_inner());
+            for (prefix, n) in errors.iter() {
+                let _ = write!(out, "errorstat_{prefix}:count={n}\r\n");
+            }
+            return;
+        }
+        "latencystats" => {
+            let _ = write!(out, "# Latencystats\r\n");
+            return;
+        }
+        "cluster" => {
+            let _ = write!(out, "# Cluster\r\n");
+            kv(out, "cluster_enabled", &0);
+            return;
+        }
         _ => {}
     }
     let stats = ks.db.stats();
@@ -206,6 +311,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "keyspace_misses", &Keyspace::get(&ks.misses));
             kv(out, "pubsub_channels", &0);
             kv(out, "pubsub_patterns", &0);
+            kv(out, "total_error_replies", &s.error_replies());
             kv(out, "lode_block_cache_hits", &stats.block_cache_hits);
             kv(out, "lode_block_cache_misses", &stats.block_cache_misses);
         }

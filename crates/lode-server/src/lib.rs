@@ -4,7 +4,7 @@
 //! [`command`] (table, checks, bursts) -> `commands/*` (one file per family) -> [`tx`] (the
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
-//! tasks), [`expire`] (active expiry), [`info`], [`clients`], [`config`], [`limits`], and
+//! tasks), [`expire`] (active expiry), [`info`], [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`], and
 //! [`errors`] (every Redis error text, in one place).
 //!
 //! ```no_run
@@ -20,6 +20,7 @@
 
 mod clients;
 mod command;
+mod command_info;
 mod commands;
 mod config;
 mod conn;

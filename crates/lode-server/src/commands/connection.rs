@@ -27,7 +27,7 @@ macro_rules! spec {
 }
 
 pub(crate) const SPECS: &[CommandSpec] = &[
-    spec!("ping", -1, FAST | NOAUTH, "Returns the server's liveliness response.", "1.0.0", ping),
+    spec!("ping", -1, FAST, "Returns the server's liveliness response.", "1.0.0", ping),
     spec!("echo", 2, FAST, "Returns the given string.", "1.0.0", echo),
     spec!(
         "hello",

@@ -9,7 +9,7 @@ use crate::command::{self, CommandSpec, Ctx, flags::*};
 use crate::config::{Appendfsync, parse_yes_no};
 use crate::errors::{self, CommandError, CommandResult};
 use crate::keyspace::DbIndex;
-use crate::{glob, info};
+use crate::{command_info, glob, info};
 use bytes::Bytes;
 use lode_resp::Reply;
 use std::sync::atomic::Ordering;
@@ -255,7 +255,7 @@ fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), Comman
         "appendfsync" => live.set_appendfsync(Appendfsync::parse(&text).map_err(|_| {
             errors::config_set_failed(
                 &lower,
-                "argument(s) must be one of the following: always, everysec, no",
+                "argument(s) must be one of the following: everysec, always, no",
             )
         })?),
         "protected-mode" => live
@@ -276,71 +276,25 @@ fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), Comman
     Ok(())
 }
 
-/// COMMAND INFO's entry for one command (Redis 7's ten fields).
-fn command_info(spec: &CommandSpec) -> Reply {
-    let mut categories = vec![if spec.flags & WRITE != 0 { "@write" } else { "@read" }];
-    if spec.flags & FAST != 0 {
-        categories.push("@fast");
-    }
-    if spec.flags & ADMIN != 0 {
-        categories.extend(["@admin", "@dangerous"]);
-    }
-    categories.push(match spec.group {
-        "string" => "@string",
-        "generic" => "@keyspace",
-        "transactions" => "@transaction",
-        "connection" => "@connection",
-        _ => "@slow",
-    });
-    let set = |items: Vec<&'static str>| {
-        Reply::Set(
-            items.into_iter().map(|s| Reply::Simple(Bytes::from_static(s.as_bytes()))).collect(),
-        )
-    };
-    Reply::Array(vec![
-        Reply::bulk(spec.name),
-        Reply::Integer(spec.arity.into()),
-        set(spec.flag_names()),
-        Reply::Integer(spec.keys.0.into()),
-        Reply::Integer(spec.keys.1.into()),
-        Reply::Integer(spec.keys.2.into()),
-        set(categories),
-        Reply::Set(Vec::new()),
-        Reply::Array(Vec::new()),
-        Reply::Array(Vec::new()),
-    ])
-}
-
-fn command_docs(spec: &CommandSpec) -> Reply {
-    Reply::Map(vec![
-        (Reply::bulk("summary"), Reply::bulk(spec.summary)),
-        (Reply::bulk("since"), Reply::bulk(spec.since)),
-        (Reply::bulk("group"), Reply::bulk(spec.group)),
-    ])
-}
-
 fn command_cmd(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     if args.len() == 1 {
-        return Ok(Reply::Array(command::all().map(command_info).collect()));
+        return Ok(Reply::Array(command::all().map(command_info::info).collect()));
     }
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match sub.as_str() {
         "count" => Ok(Reply::Integer(command::all().count() as i64)),
         "info" => Ok(Reply::Array(if args.len() == 2 {
-            command::all().map(command_info).collect()
+            command::all().map(command_info::info).collect()
         } else {
-            args[2..]
-                .iter()
-                .map(|n| command::lookup(n).map_or(Reply::NullArray, command_info))
-                .collect()
+            args[2..].iter().map(|n| command_info::info_by_name(n)).collect()
         })),
         "docs" => Ok(Reply::Map(if args.len() == 2 {
-            command::all().map(|s| (Reply::bulk(s.name), command_docs(s))).collect()
+            command::all().map(|s| (Reply::bulk(s.name), command_info::docs(s))).collect()
         } else {
             args[2..]
                 .iter()
                 .filter_map(|n| command::lookup(n))
-                .map(|s| (Reply::bulk(s.name), command_docs(s)))
+                .map(|s| (Reply::bulk(s.name), command_info::docs(s)))
                 .collect()
         })),
         "list" => {
@@ -351,9 +305,10 @@ fn command_cmd(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
                 _ => return Err(errors::SYNTAX.into()),
             };
             Ok(Reply::Array(
-                command::all()
-                    .filter(|s| pattern.is_none_or(|p| glob::matches(p, s.name.as_bytes())))
-                    .map(|s| Reply::bulk(s.name))
+                command_info::names()
+                    .into_iter()
+                    .filter(|n| pattern.is_none_or(|p| glob::matches(p, n.as_bytes())))
+                    .map(Reply::bulk)
                     .collect(),
             ))
         }

@@ -35,7 +35,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "set",
         -3,
-        W,
+        W | DENYOOM,
         (1, 1, 1),
         "Sets the string value of a key, ignoring its type.",
         "1.0.0",
@@ -44,7 +44,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "setnx",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Set the string value of a key only when the key doesn't exist.",
         "1.0.0",
@@ -53,7 +53,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "setex",
         4,
-        W,
+        W | DENYOOM,
         (1, 1, 1),
         "Sets the string value and expiration time of a key.",
         "2.0.0",
@@ -62,7 +62,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "psetex",
         4,
-        W,
+        W | DENYOOM,
         (1, 1, 1),
         "Sets both string value and expiration time in milliseconds of a key.",
         "2.6.0",
@@ -71,7 +71,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "getset",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Returns the previous string value of a key after setting it to a new value.",
         "1.0.0",
@@ -107,7 +107,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "mset",
         -3,
-        W,
+        W | DENYOOM,
         (1, -1, 2),
         "Atomically creates or modifies the string values of one or more keys.",
         "1.0.1",
@@ -116,7 +116,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "msetnx",
         -3,
-        W,
+        W | DENYOOM,
         (1, -1, 2),
         "Atomically modifies the string values of one or more keys only when all keys don't exist.",
         "1.0.1",
@@ -125,7 +125,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "append",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Appends a string to the value of a key. Creates the key if it doesn't exist.",
         "2.0.0",
@@ -152,7 +152,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "setrange",
         4,
-        W,
+        W | DENYOOM,
         (1, 1, 1),
         "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
         "2.2.0",
@@ -161,7 +161,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "incr",
         2,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
         "1.0.0",
@@ -170,7 +170,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "decr",
         2,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
         "1.0.0",
@@ -179,7 +179,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "incrby",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
         "1.0.0",
@@ -188,7 +188,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "decrby",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
         "1.0.0",
@@ -197,7 +197,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
         "incrbyfloat",
         3,
-        W | FAST,
+        W | DENYOOM | FAST,
         (1, 1, 1),
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
         "2.6.0",

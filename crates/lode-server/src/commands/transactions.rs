@@ -82,7 +82,8 @@ fn multi(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::ok())
 }
 
-fn end_multi(ctx: &mut Ctx<'_, '_>) -> Option<Multi> {
+/// Closes the open MULTI, if any, and drops every WATCH (EXEC, DISCARD, a refused EXEC).
+pub(crate) fn end_multi(ctx: &mut Ctx<'_, '_>) -> Option<Multi> {
     ctx.session.client.meta().multi = -1;
     let multi = ctx.session.multi.take();
     ctx.session.unwatch_all(&ctx.shared.ks);
@@ -122,7 +123,12 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
         match command::call(ctx, spec, req) {
             Ok(reply) => replies.push(reply),
             Err(CommandError::OutputLimit) => return Err(CommandError::OutputLimit),
-            Err(e) => replies.extend(e.to_reply()),
+            Err(e) => {
+                if let CommandError::Reply(text) = &e {
+                    ctx.shared.stats.count_error(text);
+                }
+                replies.extend(e.to_reply());
+            }
         }
     }
     Ok(Reply::Array(replies))

@@ -22,49 +22,6 @@ fn ping_echo_select_quit() {
 }
 
 #[test]
-fn requirepass_gates_everything_but_auth_hello_ping_quit() {
-    let server = TestServer::with(|c| c.requirepass = Some("s3cret".into()));
-    let mut raw = server.raw();
-    let (replies, _) = crate::raw_exchange(
-        &mut raw,
-        b"GET k\r\nPING\r\nAUTH wrong\r\nAUTH s3cret\r\nSET k v\r\nGET k\r\n",
-        6,
-    );
-    assert_eq!(
-        replies,
-        vec![
-            crate::error_reply("NOAUTH Authentication required."),
-            lode_resp::Reply::simple("PONG"),
-            crate::error_reply("WRONGPASS invalid username-password pair or user is disabled."),
-            lode_resp::Reply::ok(),
-            lode_resp::Reply::ok(),
-            lode_resp::Reply::bulk("v"),
-        ]
-    );
-    let mut raw = server.raw();
-    let (replies, _) = crate::raw_exchange(
-        &mut raw,
-        b"HELLO 3\r\nHELLO 3 AUTH default s3cret\r\nAUTH default nope\r\nAUTH someone s3cret\r\n",
-        4,
-    );
-    assert_eq!(
-        replies[0],
-        crate::error_reply(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
-        )
-    );
-    assert!(matches!(&replies[1], lode_resp::Reply::Map(_)), "{:?}", replies[1]);
-    assert_eq!(
-        replies[2],
-        crate::error_reply("WRONGPASS invalid username-password pair or user is disabled.")
-    );
-    // The redis crate authenticates from the URL.
-    let client = redis::Client::open(format!("redis://:s3cret@{}/", server.addr)).expect("url");
-    let mut con = client.get_connection().expect("connect with password");
-    assert_eq!(q::<String>(&mut con, &["GET", "k"]), "v");
-}
-
-#[test]
 fn auth_without_a_password_configured_is_an_error() {
     let server = TestServer::start();
     let mut con = server.client();

@@ -2,6 +2,7 @@
 //! temporary data directory, driven by the `redis` crate (and by raw sockets for bad input).
 //! Readiness needs no waiting: `start` returns once the listener is bound.
 
+mod auth;
 mod connection;
 mod databases;
 mod durability;

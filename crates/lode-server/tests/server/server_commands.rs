@@ -72,7 +72,7 @@ fn config_get_set_resetstat() {
     );
     assert_eq!(
         fails(&mut con, &["CONFIG", "SET", "appendfsync", "sometimes"]),
-        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
+        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no"
     );
     assert_eq!(
         fails(&mut con, &["CONFIG", "GET"]),
@@ -101,6 +101,59 @@ fn command_count_info_docs_list() {
     assert!(format!("{docs:?}").contains("summary"), "{docs:?}");
     let list: Vec<String> = q(&mut con, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "get*"]);
     assert!(list.contains(&"getrange".to_string()) && !list.contains(&"set".to_string()));
+    // LIST names subcommands too; COUNT counts only top-level commands.
+    let list: Vec<String> = q(&mut con, &["COMMAND", "LIST"]);
+    assert!(list.contains(&"config|get".to_string()) && list.contains(&"client|list".to_string()));
+    assert_eq!(list.iter().filter(|n| !n.contains('|')).count() as i64, count);
+    let info: Vec<Value> = q(&mut con, &["COMMAND", "INFO", "set"]);
+    let Value::Array(set) = &info[0] else { panic!("{info:?}") };
+    let flags = format!("{:?}", set[2]);
+    assert!(flags.find("write") < flags.find("denyoom") && flags.contains("denyoom"), "{flags}");
+}
+
+#[test]
+fn info_sections_come_in_redis_order() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    // Connecting may already have counted errors (the client's CLIENT SETINFO is unknown in
+    // 7.0): measure what one failing command adds.
+    let count = |info: &str, field: &str| -> u64 {
+        info.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    let before: String = q(&mut con, &["INFO"]);
+    let _ = fails(&mut con, &["GET"]);
+    let info: String = q(&mut con, &["INFO"]);
+    let headers: Vec<&str> = info.lines().filter_map(|l| l.strip_prefix("# ")).collect();
+    assert_eq!(
+        headers,
+        [
+            "Server",
+            "Clients",
+            "Memory",
+            "Persistence",
+            "Stats",
+            "Replication",
+            "CPU",
+            "Modules",
+            "Errorstats",
+            "Cluster",
+            "Keyspace"
+        ]
+    );
+    assert_eq!(
+        count(&info, "errorstat_ERR:count="),
+        count(&before, "errorstat_ERR:count=") + 1,
+        "{info}"
+    );
+    assert_eq!(
+        count(&info, "total_error_replies:"),
+        count(&before, "total_error_replies:") + 1,
+        "{info}"
+    );
+    assert!(info.contains("cluster_enabled:0"), "{info}");
+    let everything: String = q(&mut con, &["INFO", "everything"]);
+    assert!(everything.contains("# Commandstats\r\ncmdstat_"), "{everything}");
+    assert_eq!(q::<String>(&mut con, &["INFO", "nosuchsection"]), "");
 }
 
 #[test]
