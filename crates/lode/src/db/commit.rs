@@ -221,6 +221,17 @@ fn make_room(inner: &Inner, w: &mut WriteState) -> Result<()> {
 /// so a stop always ends (or the engine fails, which also wakes the writer).
 fn throttle(inner: &Inner) -> Result<()> {
     let opts = &inner.opts;
+    // The common case, without a lock: the last installed version asks for nothing.
+    let shape = |inner: &Inner| {
+        (
+            inner.l0_files.load(Ordering::Acquire) as usize,
+            inner.pending_compaction_bytes.load(Ordering::Acquire),
+        )
+    };
+    let (l0, pending) = shape(inner);
+    if write_pressure(opts, l0, pending) == Pressure::None {
+        return Ok(());
+    }
     let started = Instant::now();
     let (mut slowed, mut stopped) = (false, false);
     let mut bg = lock(&inner.bg);
@@ -229,9 +240,8 @@ fn throttle(inner: &Inner) -> Result<()> {
         if bg.shutdown {
             return Err(Error::Closed);
         }
-        let version = Arc::clone(&inner.read_state().version);
-        let pending = inner.picker.pending_bytes(&version);
-        match write_pressure(opts, version.levels[0].len(), pending) {
+        let (l0, pending) = shape(inner);
+        match write_pressure(opts, l0, pending) {
             Pressure::Stop => {
                 stopped = true;
                 bg = inner.bg_cv.wait(bg).unwrap_or_else(|e| e.into_inner());

@@ -118,6 +118,10 @@ pub(crate) struct Inner {
     pub picker: Picker,
     /// One compaction at a time, background or manual.
     pub compaction_lock: Mutex<()>,
+    /// The tree's shape as back-pressure sees it (L0 files, pending compaction bytes),
+    /// refreshed whenever a version is installed, so writers check it without a lock.
+    pub l0_files: AtomicU64,
+    pub pending_compaction_bytes: AtomicU64,
     /// Checkpoints copying WALs now, and the WALs whose deletion waits for them.
     pub wal_pins: Mutex<(usize, Vec<u64>)>,
     /// Files removed from the version, deleted once no version holds them.
@@ -169,6 +173,7 @@ impl Inner {
         })?;
         m.writer.append(edit)?;
         m.version = Arc::new(version);
+        self.note_shape(&m.version);
         let mut rs = lock(&self.read_state);
         let imms = rs
             .imms
@@ -179,6 +184,12 @@ impl Inner {
         *rs =
             Arc::new(ReadState { mem: Arc::clone(&rs.mem), imms, version: Arc::clone(&m.version) });
         Ok(())
+    }
+
+    /// Records the shape of a newly installed version for the writers' back-pressure check.
+    pub(crate) fn note_shape(&self, version: &Version) {
+        self.l0_files.store(version.levels[0].len() as u64, Ordering::Release);
+        self.pending_compaction_bytes.store(self.picker.pending_bytes(version), Ordering::Release);
     }
 
     /// The reader for an SST, opened through the table cache.

@@ -174,9 +174,12 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         },
         compaction_lock: Mutex::new(()),
         wal_pins: Mutex::new((0, Vec::new())),
+        l0_files: AtomicU64::new(0),
+        pending_compaction_bytes: AtomicU64::new(0),
         obsolete: Mutex::new(Vec::new()),
         opts,
     });
+    inner.note_shape(&lock(&inner.manifest).version);
     start_threads(&inner)?;
     Ok(inner)
 }
