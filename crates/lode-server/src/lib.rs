@@ -30,6 +30,7 @@ mod glob;
 mod info;
 mod keyspace;
 pub mod limits;
+mod long_double;
 mod server;
 mod session;
 mod tx;

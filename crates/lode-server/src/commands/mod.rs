@@ -32,20 +32,6 @@ pub(crate) fn db_arg(arg: &[u8]) -> Result<DbIndex, CommandError> {
     DbIndex::new(n).ok_or_else(|| errors::DB_OUT_OF_RANGE.into())
 }
 
-/// A float argument as Redis's `strtold` check reads it: no spaces, no NaN.
-pub(crate) fn float_arg(arg: &[u8]) -> Result<f64, CommandError> {
-    parse_float(arg).ok_or_else(|| errors::NOT_FLOAT.into())
-}
-
-pub(crate) fn parse_float(arg: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(arg).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    let value: f64 = text.parse().ok()?;
-    (!value.is_nan()).then_some(value)
-}
-
 /// The live string at `key`; WRONGTYPE for another type.
 pub(crate) fn get_string(ctx: &mut Ctx<'_, '_>, key: &Bytes) -> Result<Option<Meta>, CommandError> {
     match ctx.tx.get(key, ctx.now_ms)? {

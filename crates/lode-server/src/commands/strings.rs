@@ -5,10 +5,11 @@
 //! Commands that change the value in place (INCR, APPEND, SETRANGE) keep the key's expiry;
 //! those that replace it (SET without KEEPTTL, GETSET, MSET) clear it, as in Redis.
 
-use super::{float_arg, get_string, int_arg, is, parse_float};
+use super::{get_string, int_arg, is};
 use crate::command::{CommandSpec, Ctx, flags::*};
 use crate::errors::{self, CommandError, CommandResult};
 use crate::keyspace::{Meta, STRING_BYTES_MAX};
+use crate::long_double;
 use bytes::Bytes;
 use lode_resp::Reply;
 
@@ -514,20 +515,20 @@ fn decrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
-    let delta = float_arg(&args[2])?;
+    // Redis's order: the key's type, then its value, then the increment, all as `long double`.
     let key = &args[1];
     let old = get_string(ctx, key)?;
     let (current, at) = match &old {
-        Some(m) => (parse_float(&m.value).ok_or(errors::NOT_FLOAT)?, m.expire_at_ms),
-        None => (0.0, 0),
+        Some(m) => (long_double::parse(&m.value).ok_or(errors::NOT_FLOAT)?, m.expire_at_ms),
+        None => (long_double::parse(b"0").ok_or(errors::NOT_FLOAT)?, 0),
     };
-    let next = current + delta;
-    if !next.is_finite() {
-        return Err(errors::NAN_OR_INFINITY.into());
-    }
-    // Redis prints the long double with "%.17Lf" and trims zeros: plain digits, never an
-    // exponent. Rust's shortest round-trip `{}` is the closest f64 rendering of that.
-    let text = Bytes::from(format!("{next}"));
+    let delta = long_double::parse(&args[2]).ok_or(errors::NOT_FLOAT)?;
+    let next = match long_double::add(current, delta) {
+        Some(sum @ long_double::LongDouble::Finite { .. }) => sum,
+        _ => return Err(errors::NAN_OR_INFINITY.into()),
+    };
+    // Redis prints with "%.17Lf" and trims zeros: plain digits, never an exponent.
+    let text = Bytes::from(long_double::format_human(next));
     ctx.tx.put(key, Meta { expire_at_ms: at, ..Meta::string(text.clone()) })?;
     Ok(Reply::Bulk(text))
 }
