@@ -13,7 +13,7 @@ command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null || {
     exit 2
 }
 cargo build -q --release -p lode-cli
-lode=target/release/lode
+lode="${CARGO_TARGET_DIR:-target}/release/lode"
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

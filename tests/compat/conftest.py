@@ -4,7 +4,7 @@ Environment:
     LODE_COMPAT_TARGET  `lode` (default) or `redis`: run every test against Debian's redis-server
                         instead of Lode; this is how the suite itself is validated.
     LODE_SERVER         path to the `lode` binary; if unset, `cargo build --release -p lode-cli`
-                        builds target/release/lode.
+                        builds it (in $CARGO_TARGET_DIR, or target/).
     LODE_SEED           seed for the randomized tests (default: random, printed on failure).
     LODE_TEST_SCALE     multiplies the randomized tests' command counts (default 1).
 
@@ -84,7 +84,8 @@ def _build_lode() -> Path:
     )
     if done.returncode != 0:
         pytest.fail(f"cargo build --release -p lode-cli failed:\n{done.stderr[-4000:]}")
-    return REPO_ROOT / "target" / "release" / "lode"
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
+    return target / "release" / "lode"
 
 
 def _skip_not_landed(config, reason: str):

@@ -36,7 +36,7 @@ fi
 if [ "${LODE_COMPAT_TARGET:-lode}" = lode ] && [ -z "${LODE_SERVER:-}" ]; then
     echo "== cargo build --release -p lode-cli"
     cargo build --release -p lode-cli
-    export LODE_SERVER="$PWD/target/release/lode"
+    export LODE_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/release/lode"
 fi
 
 echo "== pytest tests/compat (target: ${LODE_COMPAT_TARGET:-lode})"

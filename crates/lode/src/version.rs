@@ -148,19 +148,22 @@ impl Version {
     /// The version after `edit`; `Err(reason)` if the edit does not fit this version.
     pub(crate) fn apply(&self, edit: &VersionEdit) -> Result<Version, String> {
         let mut levels = self.levels.clone();
+        // Files an edit deletes and adds again (a move down a level) keep their `Arc`: readers
+        // of older versions and obsolete-file tracking must see one file, not two.
+        let mut moved: Vec<Arc<FileMeta>> = Vec::new();
         for (level, number) in &edit.deleted_files {
             let files = &mut levels[*level];
-            let before = files.len();
-            files.retain(|f| f.number != *number);
-            if files.len() == before {
+            let Some(i) = files.iter().position(|f| f.number == *number) else {
                 return Err(format!("edit deletes file {number}, which is not in L{level}"));
-            }
+            };
+            moved.push(files.remove(i));
         }
         for (level, f) in &edit.new_files {
             if levels.iter().flatten().any(|g| g.number == f.number) {
                 return Err(format!("edit adds file {} twice", f.number));
             }
-            levels[*level].push(Arc::new(f.clone()));
+            let same = moved.iter().find(|g| g.number == f.number && ***g == *f).cloned();
+            levels[*level].push(same.unwrap_or_else(|| Arc::new(f.clone())));
         }
         levels[0].sort_by_key(|f| std::cmp::Reverse(f.number));
         for files in levels.iter_mut().skip(1) {
@@ -240,6 +243,21 @@ mod tests {
             assert!(VersionEdit::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(VersionEdit::decode(&[TAG_DELETED_FILE as u8, LEVELS as u8, 1]).is_err());
+    }
+
+    #[test]
+    fn version_apply_keeps_a_moved_file_the_same_arc() {
+        let v = Version::default()
+            .apply(&VersionEdit { new_files: vec![(4, meta(7, b"a", b"c"))], ..Default::default() })
+            .expect("applies");
+        let moved = v
+            .apply(&VersionEdit {
+                deleted_files: vec![(4, 7)],
+                new_files: vec![(5, meta(7, b"a", b"c"))],
+                ..Default::default()
+            })
+            .expect("applies");
+        assert!(Arc::ptr_eq(&v.levels[4][0], &moved.levels[5][0]), "one file, one Arc");
     }
 
     #[test]
