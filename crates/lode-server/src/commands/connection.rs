@@ -11,25 +11,14 @@ use crate::server::{REDIS_VERSION, Shared};
 use bytes::Bytes;
 use lode_resp::{Protocol, Reply};
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $summary:literal, $since:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: (0, 0, 0),
-            group: "connection",
-            summary: $summary,
-            since: $since,
-            handler: $handler,
-        }
-    };
-}
+/// The command group COMMAND DOCS reports for this file's commands.
+const GROUP: &str = "connection";
 
 pub(crate) const SPECS: &[CommandSpec] = &[
-    spec!("ping", -1, FAST, "Returns the server's liveliness response.", "1.0.0", ping),
-    spec!("echo", 2, FAST, "Returns the given string.", "1.0.0", echo),
+    spec!(GROUP, "ping", -1, FAST, "Returns the server's liveliness response.", "1.0.0", ping),
+    spec!(GROUP, "echo", 2, FAST, "Returns the given string.", "1.0.0", echo),
     spec!(
+        GROUP,
         "hello",
         -1,
         FAST | NOAUTH | LOADING | STALE,
@@ -38,6 +27,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         hello
     ),
     spec!(
+        GROUP,
         "auth",
         -2,
         FAST | NOAUTH | LOADING | STALE,
@@ -45,8 +35,17 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "1.0.0",
         auth
     ),
-    spec!("select", 2, FAST | LOADING | STALE, "Changes the selected database.", "1.0.0", select),
     spec!(
+        GROUP,
+        "select",
+        2,
+        FAST | LOADING | STALE,
+        "Changes the selected database.",
+        "1.0.0",
+        select
+    ),
+    spec!(
+        GROUP,
         "quit",
         -1,
         FAST | NOAUTH | NO_MULTI | LOADING | STALE,
@@ -55,6 +54,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         quit
     ),
     spec!(
+        GROUP,
         "reset",
         1,
         FAST | NOAUTH | NO_MULTI | LOADING | STALE,
@@ -63,6 +63,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         reset
     ),
     spec!(
+        GROUP,
         "client",
         -2,
         LOADING | STALE,

@@ -19,24 +19,13 @@ use std::ops::ControlFlow;
 const W: u32 = WRITE | ENGINE;
 const R: u32 = READONLY | ENGINE;
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $summary:literal, $since:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: $keys,
-            group: "generic",
-            summary: $summary,
-            since: $since,
-            handler: $handler,
-        }
-    };
-}
+/// The command group COMMAND DOCS reports for this file's commands.
+const GROUP: &str = "generic";
 
 pub(crate) const SPECS: &[CommandSpec] = &[
-    spec!("del", -2, W, (1, -1, 1), "Deletes one or more keys.", "1.0.0", del),
+    spec!(GROUP, "del", -2, W, (1, -1, 1), "Deletes one or more keys.", "1.0.0", del),
     spec!(
+        GROUP,
         "unlink",
         -2,
         W | FAST,
@@ -46,6 +35,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         del
     ),
     spec!(
+        GROUP,
         "exists",
         -2,
         R | FAST,
@@ -55,6 +45,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         exists
     ),
     spec!(
+        GROUP,
         "type",
         2,
         R | FAST,
@@ -64,6 +55,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         type_
     ),
     spec!(
+        GROUP,
         "rename",
         3,
         W,
@@ -73,6 +65,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         rename
     ),
     spec!(
+        GROUP,
         "renamenx",
         3,
         W | FAST,
@@ -81,11 +74,48 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "1.0.0",
         renamenx
     ),
-    spec!("copy", -3, W, (1, 2, 1), "Copies the value of a key to a new key.", "6.2.0", copy),
-    spec!("move", 3, W | FAST, (1, 1, 1), "Moves a key to another database.", "1.0.0", move_),
-    spec!("keys", 2, R, (0, 0, 0), "Returns all key names that match a pattern.", "1.0.0", keys),
-    spec!("scan", -2, R, (0, 0, 0), "Iterates over the key names in the database.", "2.8.0", scan),
     spec!(
+        GROUP,
+        "copy",
+        -3,
+        W,
+        (1, 2, 1),
+        "Copies the value of a key to a new key.",
+        "6.2.0",
+        copy
+    ),
+    spec!(
+        GROUP,
+        "move",
+        3,
+        W | FAST,
+        (1, 1, 1),
+        "Moves a key to another database.",
+        "1.0.0",
+        move_
+    ),
+    spec!(
+        GROUP,
+        "keys",
+        2,
+        R,
+        (0, 0, 0),
+        "Returns all key names that match a pattern.",
+        "1.0.0",
+        keys
+    ),
+    spec!(
+        GROUP,
+        "scan",
+        -2,
+        R,
+        (0, 0, 0),
+        "Iterates over the key names in the database.",
+        "2.8.0",
+        scan
+    ),
+    spec!(
+        GROUP,
         "randomkey",
         1,
         R,
@@ -95,6 +125,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         randomkey
     ),
     spec!(
+        GROUP,
         "touch",
         -2,
         R | FAST,
@@ -104,6 +135,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         exists
     ),
     spec!(
+        GROUP,
         "ttl",
         2,
         R | FAST,
@@ -113,6 +145,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         ttl
     ),
     spec!(
+        GROUP,
         "pttl",
         2,
         R | FAST,
@@ -122,6 +155,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         pttl
     ),
     spec!(
+        GROUP,
         "expiretime",
         2,
         R | FAST,
@@ -131,6 +165,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         expiretime
     ),
     spec!(
+        GROUP,
         "pexpiretime",
         2,
         R | FAST,
@@ -140,6 +175,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         pexpiretime
     ),
     spec!(
+        GROUP,
         "expire",
         -3,
         W | FAST,
@@ -149,6 +185,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         expire
     ),
     spec!(
+        GROUP,
         "pexpire",
         -3,
         W | FAST,
@@ -158,6 +195,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         pexpire
     ),
     spec!(
+        GROUP,
         "expireat",
         -3,
         W | FAST,
@@ -167,6 +205,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         expireat
     ),
     spec!(
+        GROUP,
         "pexpireat",
         -3,
         W | FAST,
@@ -176,6 +215,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         pexpireat
     ),
     spec!(
+        GROUP,
         "persist",
         2,
         W | FAST,

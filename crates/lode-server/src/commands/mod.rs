@@ -1,6 +1,26 @@
 //! The command handlers, one file per family (as Redis has t_string.c, db.c, ...), each with
 //! its `SPECS` table; and the argument parsing they share.
 
+/// A command table entry: `spec!(group, name, arity, flags, [keys,] summary, since, handler)`,
+/// `keys` (first, last, step) defaulting to none. One definition for every command file.
+macro_rules! spec {
+    ($group:expr, $name:literal, $arity:expr, $flags:expr, $summary:literal, $since:literal, $handler:expr $(,)?) => {
+        spec!($group, $name, $arity, $flags, (0, 0, 0), $summary, $since, $handler)
+    };
+    ($group:expr, $name:literal, $arity:expr, $flags:expr, $keys:expr, $summary:literal, $since:literal, $handler:expr $(,)?) => {
+        crate::command::CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            keys: $keys,
+            group: $group,
+            summary: $summary,
+            since: $since,
+            handler: $handler,
+        }
+    };
+}
+
 pub(crate) mod connection;
 pub(crate) mod keys;
 pub(crate) mod server;

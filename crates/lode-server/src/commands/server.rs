@@ -14,23 +14,12 @@ use bytes::Bytes;
 use lode_resp::Reply;
 use std::sync::atomic::Ordering;
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $summary:literal, $since:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: (0, 0, 0),
-            group: "server",
-            summary: $summary,
-            since: $since,
-            handler: $handler,
-        }
-    };
-}
+/// The command group COMMAND DOCS reports for this file's commands.
+const GROUP: &str = "server";
 
 pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
+        GROUP,
         "info",
         -1,
         LOADING | STALE,
@@ -39,6 +28,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         info
     ),
     spec!(
+        GROUP,
         "dbsize",
         1,
         READONLY | FAST | ENGINE,
@@ -46,9 +36,18 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "1.0.0",
         dbsize
     ),
-    spec!("flushdb", -1, WRITE, "Removes all keys from the current database.", "1.0.0", flushdb),
-    spec!("flushall", -1, WRITE, "Removes all keys from all databases.", "1.0.0", flushall),
     spec!(
+        GROUP,
+        "flushdb",
+        -1,
+        WRITE,
+        "Removes all keys from the current database.",
+        "1.0.0",
+        flushdb
+    ),
+    spec!(GROUP, "flushall", -1, WRITE, "Removes all keys from all databases.", "1.0.0", flushall),
+    spec!(
+        GROUP,
         "config",
         -2,
         ADMIN | LOADING | STALE,
@@ -57,6 +56,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         config
     ),
     spec!(
+        GROUP,
         "command",
         -1,
         LOADING | STALE,
@@ -64,8 +64,9 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "2.8.13",
         command_cmd
     ),
-    spec!("time", 1, FAST | LOADING | STALE, "Returns the server time.", "2.6.0", time),
+    spec!(GROUP, "time", 1, FAST | LOADING | STALE, "Returns the server time.", "2.6.0", time),
     spec!(
+        GROUP,
         "shutdown",
         -1,
         ADMIN | LOADING | STALE,
@@ -73,9 +74,26 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "1.0.0",
         shutdown
     ),
-    spec!("save", 1, ADMIN | ENGINE, "Synchronously saves the database(s) to disk.", "1.0.0", save),
-    spec!("bgsave", -1, ADMIN, "Asynchronously saves the database(s) to disk.", "1.0.0", bgsave),
     spec!(
+        GROUP,
+        "save",
+        1,
+        ADMIN | ENGINE,
+        "Synchronously saves the database(s) to disk.",
+        "1.0.0",
+        save
+    ),
+    spec!(
+        GROUP,
+        "bgsave",
+        -1,
+        ADMIN,
+        "Asynchronously saves the database(s) to disk.",
+        "1.0.0",
+        bgsave
+    ),
+    spec!(
+        GROUP,
         "lastsave",
         1,
         FAST | LOADING | STALE,

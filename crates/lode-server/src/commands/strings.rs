@@ -16,24 +16,13 @@ use lode_resp::Reply;
 const W: u32 = WRITE | ENGINE;
 const R: u32 = READONLY | ENGINE;
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $summary:literal, $since:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: $keys,
-            group: "string",
-            summary: $summary,
-            since: $since,
-            handler: $handler,
-        }
-    };
-}
+/// The command group COMMAND DOCS reports for this file's commands.
+const GROUP: &str = "string";
 
 pub(crate) const SPECS: &[CommandSpec] = &[
-    spec!("get", 2, R | FAST, (1, 1, 1), "Returns the string value of a key.", "1.0.0", get),
+    spec!(GROUP, "get", 2, R | FAST, (1, 1, 1), "Returns the string value of a key.", "1.0.0", get),
     spec!(
+        GROUP,
         "set",
         -3,
         W | DENYOOM,
@@ -43,6 +32,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         set
     ),
     spec!(
+        GROUP,
         "setnx",
         3,
         W | DENYOOM | FAST,
@@ -52,6 +42,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         setnx
     ),
     spec!(
+        GROUP,
         "setex",
         4,
         W | DENYOOM,
@@ -61,6 +52,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         setex
     ),
     spec!(
+        GROUP,
         "psetex",
         4,
         W | DENYOOM,
@@ -70,6 +62,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         psetex
     ),
     spec!(
+        GROUP,
         "getset",
         3,
         W | DENYOOM | FAST,
@@ -79,6 +72,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         getset
     ),
     spec!(
+        GROUP,
         "getdel",
         2,
         W | FAST,
@@ -88,6 +82,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         getdel
     ),
     spec!(
+        GROUP,
         "getex",
         -2,
         W | FAST,
@@ -97,6 +92,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         getex
     ),
     spec!(
+        GROUP,
         "mget",
         -2,
         R | FAST,
@@ -106,6 +102,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         mget
     ),
     spec!(
+        GROUP,
         "mset",
         -3,
         W | DENYOOM,
@@ -115,6 +112,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         mset
     ),
     spec!(
+        GROUP,
         "msetnx",
         -3,
         W | DENYOOM,
@@ -124,6 +122,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         msetnx
     ),
     spec!(
+        GROUP,
         "append",
         3,
         W | DENYOOM | FAST,
@@ -133,6 +132,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         append
     ),
     spec!(
+        GROUP,
         "strlen",
         2,
         R | FAST,
@@ -142,6 +142,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         strlen
     ),
     spec!(
+        GROUP,
         "getrange",
         4,
         R,
@@ -151,6 +152,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         getrange
     ),
     spec!(
+        GROUP,
         "setrange",
         4,
         W | DENYOOM,
@@ -160,6 +162,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         setrange
     ),
     spec!(
+        GROUP,
         "incr",
         2,
         W | DENYOOM | FAST,
@@ -169,6 +172,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         incr
     ),
     spec!(
+        GROUP,
         "decr",
         2,
         W | DENYOOM | FAST,
@@ -178,6 +182,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         decr
     ),
     spec!(
+        GROUP,
         "incrby",
         3,
         W | DENYOOM | FAST,
@@ -187,6 +192,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         incrby
     ),
     spec!(
+        GROUP,
         "decrby",
         3,
         W | DENYOOM | FAST,
@@ -196,6 +202,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         decrby
     ),
     spec!(
+        GROUP,
         "incrbyfloat",
         3,
         W | DENYOOM | FAST,

@@ -10,23 +10,12 @@ use crate::session::{Multi, WatchedKey};
 use bytes::Bytes;
 use lode_resp::Reply;
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $summary:literal, $since:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: $keys,
-            group: "transactions",
-            summary: $summary,
-            since: $since,
-            handler: $handler,
-        }
-    };
-}
+/// The command group COMMAND DOCS reports for this file's commands.
+const GROUP: &str = "transactions";
 
 pub(crate) const SPECS: &[CommandSpec] = &[
     spec!(
+        GROUP,
         "multi",
         1,
         NO_MULTI | FAST | LOADING | STALE,
@@ -36,6 +25,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         multi
     ),
     spec!(
+        GROUP,
         "exec",
         1,
         NO_MULTI | LOCKS | LOADING | STALE,
@@ -45,6 +35,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         exec
     ),
     spec!(
+        GROUP,
         "discard",
         1,
         NO_MULTI | FAST | LOADING | STALE,
@@ -54,6 +45,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         discard
     ),
     spec!(
+        GROUP,
         "watch",
         -2,
         NO_MULTI | FAST | ENGINE | LOADING | STALE,
@@ -63,6 +55,7 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         watch
     ),
     spec!(
+        GROUP,
         "unwatch",
         1,
         FAST | LOADING | STALE,
