@@ -17,6 +17,37 @@ type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 /// A batch as the test remembers it: keys with a value (put) or none (delete).
 type Ops = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
+/// The batch for `ops`.
+fn batch_of(ops: &Ops) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    for (k, v) in ops {
+        match v {
+            Some(v) => b.put(k, v),
+            None => b.delete(k),
+        }
+    }
+    b
+}
+
+/// The shortest prefix of `batches`, at least `required` long, whose model equals `got`.
+fn matching_prefix(got: &Model, batches: &[Ops], required: usize) -> Option<usize> {
+    let mut model = Model::new();
+    for k in 0..=batches.len() {
+        if k > 0 {
+            for (key, v) in &batches[k - 1] {
+                match v {
+                    Some(v) => model.insert(key.clone(), v.clone()),
+                    None => model.remove(key),
+                };
+            }
+        }
+        if k >= required && *got == model {
+            return Some(k);
+        }
+    }
+    None
+}
+
 fn contents(db: &Db) -> Model {
     db.iter()
         .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("read after recovery"))
@@ -53,13 +84,7 @@ fn crash_at_random_points_recovers_a_prefix_with_every_synced_batch() {
                     (k, v)
                 })
                 .collect();
-            let mut b = WriteBatch::new();
-            for (k, v) in &ops {
-                match v {
-                    Some(v) => b.put(k, v),
-                    None => b.delete(k),
-                }
-            }
+            let b = batch_of(&ops);
             let sync = rng.random_bool(0.3);
             batches.push(ops);
             let durability = if sync { Durability::Sync } else { Durability::Buffered };
@@ -78,22 +103,7 @@ fn crash_at_random_points_recovers_a_prefix_with_every_synced_batch() {
 
         let db = Db::open(dir, options.clone()).expect("reopen after crash");
         let got = contents(&db);
-        let mut model = Model::new();
-        let mut matched = None;
-        for k in 0..=batches.len() {
-            if k > 0 {
-                for (key, v) in &batches[k - 1] {
-                    match v {
-                        Some(v) => model.insert(key.clone(), v.clone()),
-                        None => model.remove(key),
-                    };
-                }
-            }
-            if k >= required && got == model {
-                matched = Some(k);
-                break;
-            }
-        }
+        let matched = matching_prefix(&got, &batches, required);
         assert!(
             matched.is_some(),
             "round {round}: recovered state is no prefix of at least {required} of {} batches",
@@ -172,13 +182,7 @@ fn fixed_workload(db: &Db) -> (Vec<Ops>, usize) {
                 (k, v)
             })
             .collect();
-        let mut b = WriteBatch::new();
-        for (k, v) in &ops {
-            match v {
-                Some(v) => b.put(k, v),
-                None => b.delete(k),
-            }
-        }
+        let b = batch_of(&ops);
         batches.push(ops);
         let sync = i % 3 == 0;
         let durability = if sync { Durability::Sync } else { Durability::Buffered };
@@ -218,17 +222,7 @@ fn crash_at_every_kth_fs_call_through_flush_and_compaction_loses_and_leaks_nothi
         fs.crash(n);
         let db = Db::open(dir, compacting_options(&fs)).expect("reopen after crash");
         let got = contents(&db);
-        let mut model = Model::new();
-        let mut matched = required == 0 && got.is_empty();
-        for (k, batch) in batches.iter().enumerate() {
-            for (key, v) in batch {
-                match v {
-                    Some(v) => model.insert(key.clone(), v.clone()),
-                    None => model.remove(key),
-                };
-            }
-            matched |= k + 1 >= required && got == model;
-        }
+        let matched = matching_prefix(&got, &batches, required).is_some();
         assert!(matched, "crash after call {n}: no prefix of at least {required} batches matches");
         db.wait_idle().expect("idle after recovery");
         let names = fs.list(dir).expect("list");
