@@ -181,10 +181,29 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let dir = config.dir.clone();
-    runtime
+    let result = runtime
         .block_on(lode_server::run(config))
-        .with_context(|| format!("lode serve on {}", dir.display()))?;
+        .with_context(|| format!("lode serve on {}", dir.display()));
+    result.map_err(with_hint)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds what to do next to an error whose cause an operator can fix.
+fn with_hint(error: anyhow::Error) -> anyhow::Error {
+    let full = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+            || cause.to_string().contains("No space left on device")
+    });
+    if full {
+        error.context(
+            "the disk is full: free space on the data directory's file system, then start \
+             lode serve again (every acknowledged write is kept)",
+        )
+    } else {
+        error
+    }
 }
 
 fn main() -> Result<ExitCode> {

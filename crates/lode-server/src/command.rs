@@ -312,7 +312,7 @@ pub(crate) fn run_burst(
         && shared.live.appendfsync() == Appendfsync::Always
         && let Err(e) = shared.ks.db.sync()
     {
-        replace_with_error(out, start, replies, &e.into(), session);
+        replace_with_error(out, start, replies, &errors::write_failed(&e), session);
     }
     keep_open
 }

@@ -171,6 +171,23 @@ pub(crate) fn engine(error: &lode::Error) -> CommandError {
     }
 }
 
+/// A failed commit or fsync, answered as Redis answers writes after its AOF write failed
+/// (`-MISCONF Errors writing to the AOF file: ...`). The engine refuses every later write, so
+/// the reply says what to do: reads still work, and writes come back after a restart once
+/// space is freed (docs/durability.md, "Disk full").
+pub(crate) fn write_failed(error: &lode::Error) -> CommandError {
+    let cause = match error {
+        lode::Error::Io(e) => e.to_string(),
+        lode::Error::PreviousIo(cause) => cause.clone(),
+        other => return engine(other),
+    };
+    format!(
+        "MISCONF Errors writing to the data directory: {cause}. Writes are refused until the \
+         server restarts; reads still work. Free disk space or fix the disk, then restart lode serve"
+    )
+    .into()
+}
+
 /// A stored record that does not decode (see docs/format/keys.md, "Corruption").
 pub(crate) fn corrupt_record(what: &str) -> CommandError {
     format!("ERR corrupt record in the data directory: {what}").into()
