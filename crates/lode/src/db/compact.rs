@@ -21,6 +21,7 @@ use super::output::Output;
 use super::{Inner, lock};
 use crate::compaction::{Picker, Task};
 use crate::files;
+use crate::filter::FilterDecision;
 use crate::ikey::{self, ValueKind};
 use crate::iter::InternalIter;
 use crate::retain::Retainer;
@@ -80,10 +81,22 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
                 ));
             };
             let decision = retain.keep(p.user_key, p.seq);
+            let new_key = p.user_key != last_user.as_slice();
+            let mut kind = p.kind;
+            if let Some(filter) = &inner.opts.compaction_filter
+                && kind == ValueKind::Put
+                && decision.newest
+                && decision.seen_by_all
+                && filter.filter(p.user_key, &m.top().value()) == FilterDecision::Remove
+            {
+                // Every reader sees this version: it becomes a tombstone, which the bottom
+                // level drops below (older versions are in the same stripe and shadowed).
+                kind = ValueKind::Delete;
+                Counters::add(&inner.counters.compaction_filter_removed, 1);
+            }
             let drop_tombstone =
-                p.kind == ValueKind::Delete && task.bottommost && decision.seen_by_all;
+                kind == ValueKind::Delete && task.bottommost && decision.seen_by_all;
             if decision.keep && !drop_tombstone {
-                let new_key = p.user_key != last_user.as_slice();
                 if let Some(out) = current
                     .take_if(|o| new_key && o.estimated_bytes() >= inner.opts.target_file_bytes)
                 {
@@ -96,7 +109,11 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
                         current.insert(Output::create(fs, &inner.dir, &inner.opts, number)?)
                     }
                 };
-                out.add(key, p.kind, &m.top().value())?;
+                if kind == p.kind {
+                    out.add(key, kind, &m.top().value())?;
+                } else {
+                    out.add(&ikey::make(p.user_key, p.seq, kind), kind, &[])?;
+                }
                 if new_key {
                     last_user.clear();
                     last_user.extend_from_slice(p.user_key);

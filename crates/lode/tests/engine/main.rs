@@ -9,6 +9,7 @@ mod corruption;
 mod crash;
 mod disk_full;
 mod failures;
+mod filter;
 mod limits;
 mod model;
 mod process_crash;
