@@ -2,68 +2,16 @@
 //! Redis answers writes after a failed AOF write; reads keep working; after the disk has room
 //! again and the server restarts, every acknowledged write is there and writes work.
 
+mod support;
+
 use lode_testkit::SmallFs;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use support::{connect, free_port};
 
 const DISK_BYTES: u64 = 8 << 20;
 const BALLAST_BYTES: usize = 2 << 20;
 const VALUE_BYTES: usize = 1000;
 /// The writer stops after this many SETs even if the disk never fills (it must first).
 const SETS_MAX: u32 = 100_000;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// Starts `lode serve` and waits for its "ready" log line (or its exit: `Err` with its log).
-fn start(dir: &Path, port: u16) -> Result<Child, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lode"))
-        .args(["serve", "--port", &port.to_string(), "--memtable-size", "256kb"])
-        .arg("--dir")
-        .arg(dir)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn lode serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut log = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            log.push_str(&line);
-            log.push('\n');
-            if line.contains("ready to accept connections") {
-                let _ = tx.send(Ok(()));
-            }
-        }
-        let _ = tx.send(Err(log));
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Ok(())) => Ok(child),
-        Ok(Err(log)) => {
-            let _ = child.wait();
-            Err(log)
-        }
-        Err(_) => {
-            let _ = child.kill();
-            panic!("lode serve neither became ready nor exited within 60 s");
-        }
-    }
-}
-
-fn connect(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .expect("url")
-        .get_connection()
-        .expect("connect to a ready server")
-}
 
 fn value(i: u32) -> String {
     format!("{i:010}").repeat(VALUE_BYTES / 10)
@@ -76,7 +24,8 @@ fn full_disk_answers_writes_with_misconf_keeps_reads_and_recovers_after_restart(
     std::fs::write(&ballast, vec![1u8; BALLAST_BYTES]).expect("ballast");
     let dir = disk.path().join("data");
     let port = free_port();
-    let mut server = start(&dir, port).expect("lode serve starts");
+    let mut server =
+        support::start(&dir, port, &["--memtable-size", "256kb"]).expect("lode serve starts");
     let mut con = connect(port);
 
     let mut acked = 0u32;
@@ -109,7 +58,7 @@ fn full_disk_answers_writes_with_misconf_keeps_reads_and_recovers_after_restart(
     server.kill().expect("kill");
     server.wait().expect("wait");
     // Restarting while the disk is still full: a clear error, or a server that reads.
-    match start(&dir, free_port()) {
+    match support::start(&dir, free_port(), &["--memtable-size", "256kb"]) {
         Err(log) => {
             eprintln!("restart on a full disk:\n{log}");
             assert!(log.contains("No space left on device"), "{log}");
@@ -121,7 +70,8 @@ fn full_disk_answers_writes_with_misconf_keeps_reads_and_recovers_after_restart(
     }
     std::fs::remove_file(&ballast).expect("free space");
     let port = free_port();
-    let mut server = start(&dir, port).expect("lode serve restarts once space is free");
+    let mut server = support::start(&dir, port, &["--memtable-size", "256kb"])
+        .expect("lode serve restarts once space is free");
     let mut con = connect(port);
     for i in 0..acked {
         let got: Option<String> =
