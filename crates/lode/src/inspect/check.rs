@@ -524,10 +524,10 @@ impl Checker<'_> {
                 }
             }
             let pos = reader.position();
-            self.read(pos - at);
+            self.read(pos.saturating_sub(at));
             at = pos;
         }
-        self.read(reader.position() - at);
+        self.read(reader.position().saturating_sub(at));
     }
 }
 
