@@ -570,6 +570,7 @@ fn file_name(p: PathBuf) -> String {
 mod tests {
     use super::*;
     use crate::ikey::{self, ValueKind};
+    use crate::inspect::BlockRange;
     use crate::manifest::{ManifestWriter, set_current};
     use crate::record;
     use crate::sst::{TableBuilder, TableOptions};
@@ -586,20 +587,7 @@ mod tests {
     impl Fixture {
         fn new() -> Fixture {
             let dir = tempfile::tempdir().expect("tempdir");
-            let opts = TableOptions {
-                block_bytes: 256,
-                bloom_bits_per_key: 10,
-                compression: Compression::None,
-            };
-            let path = files::sst_path(dir.path(), 7);
-            let mut b = TableBuilder::new(RealFs.create(&path).expect("create"), opts);
-            for i in 0..50u64 {
-                let kind = if i % 10 == 3 { ValueKind::Delete } else { ValueKind::Put };
-                let value = if kind == ValueKind::Put { vec![b'x'; 20] } else { Vec::new() };
-                b.add(&ikey::make(format!("k{i:03}").as_bytes(), i + 1, kind), &value)
-                    .expect("add");
-            }
-            let s = b.finish().expect("finish");
+            let s = write_sst(&files::sst_path(dir.path(), 7), 'k');
             let sst = FileMeta {
                 number: 7,
                 file_bytes: s.file_bytes,
@@ -654,6 +642,67 @@ mod tests {
                 .map(|e| e.expect("entry").metadata().expect("stat").len())
                 .sum()
         }
+    }
+
+    /// The fixture's SST at `path`, its keys starting with `prefix`. Tables of two prefixes
+    /// have the same layout, byte for byte where it does not depend on the keys.
+    fn write_sst(path: &Path, prefix: char) -> crate::sst::TableSummary {
+        let opts = TableOptions {
+            block_bytes: 256,
+            bloom_bits_per_key: 10,
+            compression: Compression::None,
+        };
+        let mut b = TableBuilder::new(RealFs.create(path).expect("create"), opts);
+        for i in 0..50u64 {
+            let kind = if i % 10 == 3 { ValueKind::Delete } else { ValueKind::Put };
+            let value = if kind == ValueKind::Put { vec![b'x'; 20] } else { Vec::new() };
+            b.add(&ikey::make(format!("{prefix}{i:03}").as_bytes(), i + 1, kind), &value)
+                .expect("add");
+        }
+        b.finish().expect("finish")
+    }
+
+    /// Copies the bytes of `range` from an SST like the fixture's but with keys starting with
+    /// `prefix` into the fixture's SST: blocks whose checksums verify but whose contents lie.
+    fn splice_from(f: &Fixture, prefix: char, range: BlockRange) {
+        let other = f.path().join("other");
+        write_sst(&other, prefix);
+        let donor = std::fs::read(&other).expect("read");
+        std::fs::remove_file(&other).expect("rm");
+        let path = files::sst_path(f.path(), 7);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let (start, end) = (range.offset as usize, (range.offset + range.disk_bytes()) as usize);
+        assert_eq!(bytes.len(), donor.len(), "same layout");
+        bytes[start..end].copy_from_slice(&donor[start..end]);
+        std::fs::write(&path, bytes).expect("write");
+    }
+
+    #[test]
+    fn check_finds_a_filter_that_lacks_the_tables_keys() {
+        let f = Fixture::new();
+        let sst = SstReader::open(files::sst_path(f.path(), 7)).expect("sst");
+        let filter = sst.properties().filter.expect("a filter").block;
+        splice_from(&f, 'j', filter);
+        let p = problems(&f.check());
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((&p[0].0[..], p[0].1), ("000007.sst", Some(filter.offset)));
+        assert!(p[0].2.contains("bloom filter lacks"), "{p:?}");
+    }
+
+    #[test]
+    fn check_finds_a_data_block_filed_out_of_order() {
+        let f = Fixture::new();
+        let sst = SstReader::open(files::sst_path(f.path(), 7)).expect("sst");
+        let block = sst.index()[2].block;
+        splice_from(&f, 'j', block); // "j..." keys sort before block 1's "k..."
+        let p = problems(&f.check());
+        assert_eq!((&p[0].0[..], p[0].1), ("000007.sst", Some(block.offset)), "{p:?}");
+        assert!(p[0].2.contains("is not after the previous block's last key"), "{p:?}");
+        let f = Fixture::new();
+        splice_from(&f, 'l', block); // "l..." keys sort after what the index files block 2 under
+        let p = problems(&f.check());
+        assert_eq!((&p[0].0[..], p[0].1), ("000007.sst", Some(block.offset)), "{p:?}");
+        assert!(p[0].2.contains("outside the range the index files the block under"), "{p:?}");
     }
 
     fn problems(r: &Report) -> Vec<(String, Option<u64>, String)> {
