@@ -97,9 +97,6 @@ pub enum CheckProgress {
     Found(Finding),
 }
 
-/// Bytes of an SST's footer.
-const FOOTER_BYTES: u64 = 56;
-
 /// Verifies the database in `dir`, which must not be in use: a closed database or a
 /// checkpoint. Problems in its files are [`Finding`]s in the [`Report`]; `progress` hears of
 /// them and of the bytes read as the check goes.
@@ -387,8 +384,9 @@ impl Checker<'_> {
             }
         };
         let p = *reader.properties();
-        let head =
-            FOOTER_BYTES + p.index.disk_bytes() + p.filter.map_or(0, |f| f.block.disk_bytes());
+        let head = (p.file_bytes - p.footer_offset)
+            + p.index.disk_bytes()
+            + p.filter.map_or(0, |f| f.block.disk_bytes());
         self.report.blocks += 1 + u64::from(p.filter.is_some());
         self.report.bytes += head;
         self.read(head);

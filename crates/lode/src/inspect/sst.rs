@@ -4,14 +4,13 @@
 use super::{InternalKey, file_number};
 use crate::fs::{Fs, RealFs};
 use crate::iter::InternalIter;
-use crate::sst::{BlockCache, BlockHandle, BlockIter, FORMAT_VERSION, TableReader};
+use crate::sst::{
+    BLOCK_TRAILER_BYTES, BlockCache, BlockHandle, BlockIter, FORMAT_VERSION, TableReader,
+};
 use crate::{Error, Result};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Bytes after every block on disk: its type and CRC32C (docs/format/sstable.md).
-const BLOCK_TRAILER_BYTES: u64 = 5;
 
 /// Where a block is: its offset and its stored length (the 5-byte trailer excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +32,7 @@ impl BlockRange {
 
     /// Bytes the block takes in the file, trailer included.
     pub fn disk_bytes(&self) -> u64 {
-        self.stored_bytes + BLOCK_TRAILER_BYTES
+        self.stored_bytes + BLOCK_TRAILER_BYTES as u64
     }
 }
 
