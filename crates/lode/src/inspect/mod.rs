@@ -2,7 +2,7 @@
 //! (`lode check` and `lode dump` in crates/lode-cli).
 //!
 //! Role: a side path that never writes. It reads through the engine's own readers — the
-//! record framing ([`crate::record`]), the batch and version-edit decoders, version replay,
+//! record framing (`record.rs`), the batch and version-edit decoders, version replay,
 //! the WAL seqno chain of recovery, and the SST reader and block iterator — so it accepts
 //! exactly what the engine accepts and reports what the engine would refuse, with the file
 //! and offset. Formats: docs/format/ (wal.md, manifest.md, sstable.md).
