@@ -19,7 +19,9 @@
 //! `batch` (write batches, the WAL payload), `record` (checksummed WAL/MANIFEST framing),
 //! `memtable`, `sst` (tables, blocks, bloom filter, block cache), `version` and `manifest`
 //! (which files make the database), `retain` (which versions survive a flush), `fs` (the
-//! file-system seam and its simulated, crashable twin). Byte layouts: docs/format/.
+//! file-system seam and its simulated, crashable twin), `inspect` (read-only verification of a
+//! directory and record-by-record reading of one file, for `lode check` and `lode dump`).
+//! Byte layouts: docs/format/.
 #![warn(missing_docs)]
 
 mod batch;
@@ -31,6 +33,7 @@ mod files;
 mod filter;
 pub mod fs;
 mod ikey;
+pub mod inspect;
 mod iter;
 mod manifest;
 mod memtable;

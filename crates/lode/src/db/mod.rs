@@ -25,6 +25,7 @@ mod output;
 mod snapshot;
 
 pub use iter::Iter;
+pub(crate) use open::SeqChain;
 pub use snapshot::Snapshot;
 
 use crate::batch::WriteBatch;

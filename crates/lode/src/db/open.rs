@@ -87,7 +87,7 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         ));
     }
     let recovered = Memtable::new(0);
-    let mut chain = SeqChain { next: None, sst_last: state.last_seqno };
+    let mut chain = SeqChain::new(state.last_seqno);
     for (i, &number) in wals.iter().enumerate() {
         let newest = i + 1 == wals.len();
         replay_wal(fs.as_ref(), dir, number, newest, &recovered, &mut chain)?;
@@ -214,11 +214,36 @@ fn start_threads(inner: &Arc<Inner>) -> Result<()> {
 /// right after its `last_seqno` (or before it, in a checkpoint, whose MANIFEST records the
 /// seqno it was taken at). A jump means records are missing: an older WAL was cut short at a
 /// record boundary, which the record framing alone cannot see.
-struct SeqChain {
+#[derive(Debug)]
+pub(crate) struct SeqChain {
     /// The seqno the next batch must start at, once a batch was seen.
     next: Option<u64>,
     /// The MANIFEST's last seqno: the first batch may start at most one past it.
     sst_last: u64,
+}
+
+impl SeqChain {
+    /// The chain of WALs after a MANIFEST whose `last_seqno` is `sst_last`.
+    pub(crate) fn new(sst_last: u64) -> SeqChain {
+        SeqChain { next: None, sst_last }
+    }
+
+    /// Takes the next batch, of `count` ops from seqno `first`; `Err(reason)` when records
+    /// before it are missing.
+    pub(crate) fn take(&mut self, first: u64, count: u64) -> Result<(), String> {
+        let gap = match self.next {
+            Some(expected) => first != expected,
+            None => first > self.sst_last + 1,
+        };
+        if gap {
+            let expected = self.next.unwrap_or(self.sst_last + 1);
+            return Err(format!(
+                "batch starts at seqno {first} where {expected} was expected: records before it are missing"
+            ));
+        }
+        self.next = Some(first + count);
+        Ok(())
+    }
 }
 
 /// Replays WAL `number` into `mem`, checking the seqno chain. A torn tail is allowed (and
@@ -240,21 +265,9 @@ fn replay_wal(
                 let payload = bytes::Bytes::from(payload);
                 let (first, ops) =
                     batch::decode(&payload).map_err(|why| Error::corruption(&path, offset, why))?;
-                let gap = match chain.next {
-                    Some(expected) => first != expected,
-                    None => first > chain.sst_last + 1,
-                };
-                if gap {
-                    let expected = chain.next.unwrap_or(chain.sst_last + 1);
-                    return Err(Error::corruption(
-                        &path,
-                        offset,
-                        format!(
-                            "batch starts at seqno {first} where {expected} was expected: records before it are missing"
-                        ),
-                    ));
-                }
-                chain.next = Some(first + ops.len() as u64);
+                chain
+                    .take(first, ops.len() as u64)
+                    .map_err(|why| Error::corruption(&path, offset, why))?;
                 for op in ops {
                     mem.insert(op.key, op.seq, op.kind, op.value);
                 }
