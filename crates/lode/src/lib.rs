@@ -20,6 +20,10 @@
 //! `memtable`, `sst` (tables, blocks, bloom filter, block cache), `version` and `manifest`
 //! (which files make the database), `retain` (which versions survive a flush), `fs` (the
 //! file-system seam and its simulated, crashable twin). Byte layouts: docs/format/.
+//!
+//! Logging: each finished flush and compaction logs one `info` line through `tracing` (sizes,
+//! levels, duration), a failed one an `error`, to the subscriber that was current when the
+//! database was opened (else the global one).
 #![warn(missing_docs)]
 
 mod batch;

@@ -9,5 +9,6 @@ mod corruption;
 mod crash;
 mod failures;
 mod limits;
+mod logs;
 mod model;
 mod process_crash;
