@@ -12,6 +12,7 @@ use crate::errors;
 use crate::info::ServerStats;
 use crate::keyspace::Keyspace;
 use crate::limits::SCAN_CURSORS_MAX;
+use crate::slowlog::Slowlog;
 use crate::{command, conn, expire};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -92,6 +93,7 @@ pub(crate) struct Shared {
     pub config: Config,
     pub clients: Clients,
     pub stats: ServerStats,
+    pub slowlog: Slowlog,
     pub local_addr: SocketAddr,
     pub run_id: String,
     pub started: Instant,
@@ -197,6 +199,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
         config,
         clients: Clients::default(),
         stats: ServerStats::default(),
+        slowlog: Slowlog::default(),
         local_addr: addr,
         run_id: (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))

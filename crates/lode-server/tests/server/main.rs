@@ -10,6 +10,7 @@ mod keys;
 mod limits;
 mod protocol;
 mod server_commands;
+mod slowlog;
 mod strings;
 mod transactions;
 
