@@ -23,9 +23,10 @@ struct Cli {
 enum Command {
     /// Run the Redis-protocol server (RESP2/RESP3) on a data directory.
     ///
-    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr; set
-    /// RUST_LOG (e.g. `RUST_LOG=debug`) for more. SIGINT, SIGTERM and the SHUTDOWN command
-    /// stop it cleanly: no new connections, current replies finished, data synced.
+    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr (at the
+    /// default level, one line per flush and compaction); set RUST_LOG (e.g. `RUST_LOG=debug`)
+    /// for more. SIGINT, SIGTERM and the SHUTDOWN command stop it cleanly: no new
+    /// connections, current replies finished, data synced.
     Serve(ServeArgs),
 }
 
@@ -74,6 +75,10 @@ struct ServeArgs {
     /// Most SLOWLOG entries kept [default: 128].
     #[arg(long, value_name = "N")]
     slowlog_max_len: Option<u64>,
+    /// Serve Prometheus metrics at http://<bind>:<PORT>/metrics (0 picks a free port, named in
+    /// the log) [default: off].
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
 }
 
 /// A size in the TOML file: `"64mb"` or a plain number of bytes.
@@ -107,6 +112,7 @@ struct FileConfig {
     protected_mode: Option<YesNo>,
     slowlog_log_slower_than: Option<i64>,
     slowlog_max_len: Option<u64>,
+    metrics_port: Option<u16>,
 }
 
 fn size(flag: Option<&str>, file: Option<&Size>, name: &str) -> Result<Option<usize>> {
@@ -183,6 +189,7 @@ fn resolve(args: ServeArgs) -> Result<Config> {
         config.slowlog_max_len =
             check_slowlog_max_len(signed).map_err(anyhow::Error::msg).context("slowlog-max-len")?;
     }
+    config.metrics_port = args.metrics_port.or(file.metrics_port);
     config.config_file = args.config;
     Ok(config)
 }
@@ -247,6 +254,19 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1");
         assert_eq!(config.slowlog_log_slower_than_us, 10_000, "Redis's default");
         assert_eq!(config.slowlog_max_len, 128, "Redis's default");
+        assert_eq!(config.metrics_port, None, "no metrics endpoint unless asked for");
+    }
+
+    #[test]
+    fn metrics_port_from_flag_or_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "metrics-port = 9121\n").expect("write");
+        let file = path.to_str().expect("utf8");
+        assert_eq!(resolve(args(&["--config", file])).expect("config").metrics_port, Some(9121));
+        let flag = resolve(args(&["--config", file, "--metrics-port", "0"])).expect("config");
+        assert_eq!(flag.metrics_port, Some(0), "the flag wins; 0 picks a free port");
+        assert!(Cli::try_parse_from(["lode", "serve", "--metrics-port", "65536"]).is_err());
     }
 
     #[test]

@@ -189,6 +189,7 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
     let Some(spec) = req.first().and_then(|n| lookup(n)) else {
         ctx.session.flag_multi_error();
+        ctx.shared.metrics.record_refusal(crate::metrics::UNKNOWN_COMMAND);
         return Err(errors::unknown_command(req));
     };
     if !spec.arity_ok(req.len()) {
@@ -202,6 +203,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
     {
         if multi.queued.len() >= MULTI_QUEUED_MAX {
             multi.dirty = true;
+            ctx.shared.metrics.record_refusal(spec.name);
             return Err("ERR too many commands queued in MULTI".into());
         }
         multi.queued.push(req.clone());
@@ -220,6 +222,7 @@ const SUBCOMMAND_BYTES_MAX: usize = 32;
 /// failed, and a refused EXEC discards the transaction and names the reason.
 fn reject(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, error: CommandError) -> CommandResult {
     ctx.session.flag_multi_error();
+    ctx.shared.metrics.record_refusal(spec.name);
     if spec.name != "exec" {
         return Err(error);
     }
@@ -249,9 +252,12 @@ pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> 
     ctx.now_ms = now_ms();
     let started = Instant::now();
     let result = (spec.handler)(ctx, req);
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     let shared = ctx.shared;
     shared.stats.count_call(spec.name, micros);
+    let failed = matches!(result, Err(CommandError::Reply(_)));
+    shared.metrics.record_call(spec.name, elapsed, failed);
     // EXEC is Redis's one SKIP_SLOWLOG command: the commands it ran are logged instead.
     if spec.name != "exec" {
         let client = &ctx.session.client;

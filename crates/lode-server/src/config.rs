@@ -126,6 +126,9 @@ pub struct Config {
     pub slowlog_log_slower_than_us: i64,
     /// Most SLOWLOG entries kept (Redis's `slowlog-max-len`).
     pub slowlog_max_len: u64,
+    /// Port of the Prometheus endpoint (`/metrics` on the `bind` address): `None` = no
+    /// endpoint (the default), `Some(0)` = a free port (tests; the log line names it).
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for Config {
@@ -147,6 +150,7 @@ impl Default for Config {
             config_file: None,
             slowlog_log_slower_than_us: SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US,
             slowlog_max_len: SLOWLOG_MAX_LEN_DEFAULT,
+            metrics_port: None,
         }
     }
 }

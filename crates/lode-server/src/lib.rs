@@ -4,7 +4,8 @@
 //! [`command`] (table, checks, bursts) -> `commands/*` (one file per family) -> [`tx`] (the
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
-//! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`], and
+//! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`metrics`] and [`metrics_http`]
+//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`], and
 //! [`errors`] (every Redis error text, in one place).
 //!
 //! ```no_run
@@ -31,6 +32,8 @@ mod info;
 mod keyspace;
 pub mod limits;
 mod long_double;
+mod metrics;
+mod metrics_http;
 mod server;
 mod session;
 mod slowlog;

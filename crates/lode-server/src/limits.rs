@@ -43,3 +43,10 @@ pub const SLOWLOG_ARGS_MAX: usize = 32;
 /// one is cut there and followed by `... (N more bytes)`. With [`SLOWLOG_ARGS_MAX`] this
 /// bounds an entry to about 4 KiB; `slowlog-max-len` (set by the operator) bounds the count.
 pub const SLOWLOG_ARG_BYTES_MAX: usize = 128;
+
+/// Bytes of an HTTP request head the metrics endpoint reads; a longer one is answered 431.
+/// Scrapers send a few hundred.
+pub const METRICS_REQUEST_BYTES_MAX: usize = 8 << 10;
+
+/// Scrapes served at once by the metrics endpoint; one more is answered 503 and closed.
+pub const METRICS_CONNECTIONS_MAX: usize = 16;

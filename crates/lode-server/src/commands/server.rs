@@ -215,6 +215,7 @@ fn config_params(ctx: &Ctx<'_, '_>) -> Vec<(String, String)> {
         ("memtable-size".to_string(), shared.config.memtable_bytes.to_string()),
         ("slowlog-log-slower-than".to_string(), live.slowlog_log_slower_than_us().to_string()),
         ("slowlog-max-len".to_string(), live.slowlog_max_len().to_string()),
+        ("metrics-port".to_string(), shared.metrics_addr.map_or(0, |a| a.port()).to_string()),
     ];
     out.extend(live.other().iter().map(|(k, v)| (k.clone(), v.clone())));
     out
@@ -309,7 +310,7 @@ fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), Comman
                 check_slowlog_max_len(n).map_err(|why| errors::config_set_failed(&lower, &why))?;
             live.set_slowlog_max_len(n);
         }
-        "port" | "bind" | "dir" | "cache-size" | "memtable-size" => {
+        "port" | "bind" | "dir" | "cache-size" | "memtable-size" | "metrics-port" => {
             return Err(errors::config_set_failed(&lower, "can't set immutable config"));
         }
         _ => {
