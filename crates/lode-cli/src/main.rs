@@ -6,7 +6,10 @@ mod tools;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use lode_server::{Appendfsync, Config, parse_bytes, parse_yes_no};
+use lode_server::{
+    Appendfsync, Config, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
+    parse_yes_no,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,10 +26,11 @@ struct Cli {
 enum Command {
     /// Run the Redis-protocol server (RESP2/RESP3) on a data directory.
     ///
-    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr; set
-    /// RUST_LOG (e.g. `RUST_LOG=debug`) for more. SIGINT, SIGTERM and the SHUTDOWN command
-    /// stop it cleanly: no new connections, current replies finished, data synced.
-    Serve(ServeArgs),
+    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr (at the
+    /// default level, one line per flush and compaction); set RUST_LOG (e.g. `RUST_LOG=debug`)
+    /// for more. SIGINT, SIGTERM and the SHUTDOWN command stop it cleanly: no new
+    /// connections, current replies finished, data synced.
+    Serve(Box<ServeArgs>),
     /// Verify every checksum of every file of a stopped server's data directory or a checkpoint.
     ///
     /// Reads CURRENT, every MANIFEST record (and replays them), every live SST (footer, index,
@@ -92,6 +96,17 @@ struct ServeArgs {
     /// Refuse clients from other hosts while no password is set: yes or no [default: yes].
     #[arg(long, value_name = "yes|no")]
     protected_mode: Option<String>,
+    /// SLOWLOG logs commands that run at least this long; -1 logs none, 0 logs every
+    /// command [default: 10000].
+    #[arg(long, value_name = "MICROSECONDS", allow_negative_numbers = true)]
+    slowlog_log_slower_than: Option<i64>,
+    /// Most SLOWLOG entries kept [default: 128].
+    #[arg(long, value_name = "N")]
+    slowlog_max_len: Option<u64>,
+    /// Serve Prometheus metrics at http://<bind>:<PORT>/metrics (0 picks a free port, named in
+    /// the log) [default: off].
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
 }
 
 /// A size in the TOML file: `"64mb"` or a plain number of bytes.
@@ -123,6 +138,9 @@ struct FileConfig {
     cache_size: Option<Size>,
     memtable_size: Option<Size>,
     protected_mode: Option<YesNo>,
+    slowlog_log_slower_than: Option<i64>,
+    slowlog_max_len: Option<u64>,
+    metrics_port: Option<u16>,
 }
 
 fn size(flag: Option<&str>, file: Option<&Size>, name: &str) -> Result<Option<usize>> {
@@ -189,6 +207,17 @@ fn resolve(args: ServeArgs) -> Result<Config> {
     if let Some(p) = protected {
         config.protected_mode = p;
     }
+    if let Some(us) = args.slowlog_log_slower_than.or(file.slowlog_log_slower_than) {
+        config.slowlog_log_slower_than_us = check_slowlog_log_slower_than(us)
+            .map_err(anyhow::Error::msg)
+            .context("slowlog-log-slower-than (-1 logs nothing, 0 logs every command)")?;
+    }
+    if let Some(n) = args.slowlog_max_len.or(file.slowlog_max_len) {
+        let signed = i64::try_from(n).unwrap_or(-1);
+        config.slowlog_max_len =
+            check_slowlog_max_len(signed).map_err(anyhow::Error::msg).context("slowlog-max-len")?;
+    }
+    config.metrics_port = args.metrics_port.or(file.metrics_port);
     config.config_file = args.config;
     Ok(config)
 }
@@ -237,7 +266,7 @@ fn with_hint(error: anyhow::Error) -> anyhow::Error {
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Check(args) => Ok(tools::check(args)),
         Command::Dump(args) => Ok(tools::dump(args)),
     }
@@ -251,7 +280,7 @@ mod tests {
         let mut argv = vec!["lode", "serve"];
         argv.extend_from_slice(extra);
         match Cli::parse_from(argv).command {
-            Command::Serve(a) => a,
+            Command::Serve(a) => *a,
             other => panic!("parsed as {other:?}"),
         }
     }
@@ -273,6 +302,38 @@ mod tests {
         assert_eq!(config.memtable_bytes, 4096);
         assert!(!config.protected_mode);
         assert_eq!(config.bind, "127.0.0.1");
+        assert_eq!(config.slowlog_log_slower_than_us, 10_000, "Redis's default");
+        assert_eq!(config.slowlog_max_len, 128, "Redis's default");
+        assert_eq!(config.metrics_port, None, "no metrics endpoint unless asked for");
+    }
+
+    #[test]
+    fn metrics_port_from_flag_or_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "metrics-port = 9121\n").expect("write");
+        let file = path.to_str().expect("utf8");
+        assert_eq!(resolve(args(&["--config", file])).expect("config").metrics_port, Some(9121));
+        let flag = resolve(args(&["--config", file, "--metrics-port", "0"])).expect("config");
+        assert_eq!(flag.metrics_port, Some(0), "the flag wins; 0 picks a free port");
+        assert!(Cli::try_parse_from(["lode", "serve", "--metrics-port", "65536"]).is_err());
+    }
+
+    #[test]
+    fn slowlog_directives_from_flags_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "slowlog-log-slower-than = 0\nslowlog-max-len = 5\n").expect("write");
+        let file = path.to_str().expect("utf8");
+        let config = resolve(args(&["--config", file])).expect("config");
+        assert_eq!((config.slowlog_log_slower_than_us, config.slowlog_max_len), (0, 5));
+        let config =
+            resolve(args(&["--config", file, "--slowlog-log-slower-than", "-1"])).expect("config");
+        assert_eq!(config.slowlog_log_slower_than_us, -1, "-1 (off) is the lowest value");
+        let err = resolve(args(&["--slowlog-log-slower-than", "-2"])).expect_err("below -1");
+        assert!(format!("{err:#}").contains("between -1 and"), "{err:#}");
+        let err = resolve(args(&["--slowlog-max-len", "9223372036854775808"])).expect_err("> i64");
+        assert!(format!("{err:#}").contains("slowlog-max-len"), "{err:#}");
     }
 
     #[test]

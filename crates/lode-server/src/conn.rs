@@ -113,6 +113,8 @@ async fn run(
             if !keep_open {
                 return Ok(());
             }
+            // Counted before the write, so a client that has its reply sees it counted.
+            shared.metrics.net_written_bytes.inc_by(out.len() as u64);
             write_all(&mut stream, &out, stall).await?;
             out.clear();
             if out.capacity() > BURST_OUTPUT_BYTES_MAX {
@@ -134,6 +136,7 @@ async fn run(
             );
             let session = slot.as_ref().expect("session present");
             Reply::error(e.message().to_string()).encode(session.proto, &mut out);
+            shared.metrics.net_written_bytes.inc_by(out.len() as u64);
             write_all(&mut stream, &out, stall).await?;
             return Ok(());
         }
@@ -151,7 +154,10 @@ async fn run(
         tokio::select! {
             result = read => match result {
                 Ok(Ok(0)) => return Ok(()),
-                Ok(Ok(_)) => client.touch(),
+                Ok(Ok(n)) => {
+                    client.touch();
+                    shared.metrics.net_read_bytes.inc_by(n as u64);
+                }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
                     tracing::debug!(id = client.id, "idle timeout: closing the client");

@@ -131,6 +131,19 @@ pub(crate) fn unknown_subcommand(command: &str, sub: &[u8]) -> CommandError {
         .into()
 }
 
+/// `ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.` (a
+/// subcommand Redis checks itself, the subcommand echoed as typed).
+pub(crate) fn subcommand_syntax(command: &str, sub: &[u8]) -> CommandError {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        lossy(sub, 128),
+        command.to_uppercase()
+    )
+    .into()
+}
+
+pub(crate) const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
+
 /// `ERR wrong number of arguments for 'get' command` (`config|get` for subcommands).
 pub(crate) fn wrong_arity(full_name: &str) -> CommandError {
     format!("ERR wrong number of arguments for '{full_name}' command").into()

@@ -22,6 +22,10 @@
 //! file-system seam and its simulated, crashable twin), `inspect` (read-only verification of a
 //! directory and record-by-record reading of one file, for `lode check` and `lode dump`).
 //! Byte layouts: docs/format/.
+//!
+//! Logging: each finished flush and compaction logs one `info` line through `tracing` (sizes,
+//! levels, duration), a failed one an `error`, to the subscriber that was current when the
+//! database was opened (else the global one).
 #![warn(missing_docs)]
 
 mod batch;

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
     // Writers may stop only where compaction is sure to start, or they would wait forever.
@@ -187,26 +188,29 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
 fn start_threads(inner: &Arc<Inner>) -> Result<()> {
     let mut threads = lock(&inner.threads);
     let flusher = Arc::clone(inner);
-    threads.push(
-        std::thread::Builder::new()
-            .name("lode-flush".into())
-            .spawn(move || run_flusher(flusher))?,
-    );
+    threads.push(spawn("lode-flush", move || run_flusher(flusher))?);
     let compactor = Arc::clone(inner);
-    threads.push(
-        std::thread::Builder::new()
-            .name("lode-compact".into())
-            .spawn(move || run_compactor(compactor))?,
-    );
+    threads.push(spawn("lode-compact", move || run_compactor(compactor))?);
     if let Some(interval) = inner.opts.sync_interval {
         let syncer = Arc::clone(inner);
-        threads.push(
-            std::thread::Builder::new()
-                .name("lode-sync".into())
-                .spawn(move || run_syncer(syncer, interval))?,
-        );
+        threads.push(spawn("lode-sync", move || run_syncer(syncer, interval))?);
     }
     Ok(())
+}
+
+/// Starts a background thread that logs (flush and compaction lines) to the `tracing`
+/// subscriber that was current when the database was opened, if the opener had one in scope;
+/// otherwise to the global default, whenever it is set.
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    let scoped = !dispatch.is::<tracing::subscriber::NoSubscriber>();
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        if scoped {
+            tracing::dispatcher::with_default(&dispatch, run);
+        } else {
+            run();
+        }
+    })
 }
 
 /// Seqnos chain without gaps: every batch takes the seqnos right after the previous one, WALs

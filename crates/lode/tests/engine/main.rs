@@ -11,5 +11,6 @@ mod disk_full;
 mod failures;
 mod filter;
 mod limits;
+mod logs;
 mod model;
 mod process_crash;
