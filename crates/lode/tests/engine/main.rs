@@ -7,6 +7,7 @@ mod api;
 mod compaction;
 mod corruption;
 mod crash;
+mod crash_soak;
 mod disk_full;
 mod failures;
 mod filter;
