@@ -18,13 +18,16 @@
 //!   acknowledged write, `Buffered` ones included, must be there, and each write in flight
 //!   all or nothing. A checkpoint the child finished must hold, per key, the state
 //!   acknowledged before it was called or a later one.
-//! - [`power_loss`]: one writer in this process on `SimFs`, the machine stopped at a random
-//!   file-system call or write (or after a clean close), unsynced data dropped, and in some
-//!   rounds stopped again inside the recovery that follows. The database
-//!   must equal the ledger after a prefix of the round's writes in commit order that holds
-//!   every write before the last `Sync` ack (or `sync`, `flush`, `compact` that returned `Ok`):
-//!   acknowledged `Buffered` writes may be lost only as a suffix. Each checkpoint that
-//!   returned `Ok` must hold exactly the writes acknowledged before it was called.
+//! - [`power_loss`]: the same writer threads in this process on `SimFs`, the machine stopped
+//!   at a random file-system call or write (or after a clean close), unsynced data dropped, and
+//!   in some rounds stopped again inside the recovery that follows. Each writer's keys must
+//!   show a prefix of its writes that holds every write acknowledged before the last `Sync`
+//!   write, `sync`, `flush` or `compact` was issued (acknowledged `Buffered` writes may be lost
+//!   only as a suffix), with no hole across writers: a write that is there brings every write
+//!   acknowledged before it was issued. A checkpoint that returned `Ok` must show the same
+//!   between the writes acknowledged before it was called and those issued before it returned.
+//!
+//! Some rounds go on from their last checkpoint instead of the database, as a restore would.
 //!
 //! CI runs a few short rounds (`LODE_TEST_SCALE` multiplies them). `LODE_CRASH_SOAK_SECS=<n>`
 //! runs rounds for n seconds instead, with longer runs between crashes. `LODE_SEED` replays the
@@ -43,6 +46,7 @@ use std::time::{Duration, Instant};
 const KEYSPACE_KEYS: u32 = 2000;
 /// Seconds to soak for; unset, each test runs its few CI rounds.
 const SOAK_SECS_VAR: &str = "LODE_CRASH_SOAK_SECS";
+
 /// How many rounds a soak runs: `ci_rounds` times `LODE_TEST_SCALE`, or as many as start
 /// within `LODE_CRASH_SOAK_SECS` seconds when that is set.
 #[derive(Debug)]
@@ -401,6 +405,8 @@ struct Totals {
     /// Flushes, compactions, checkpoints and syncs started.
     admin_ops: u64,
     checkpoints_checked: u64,
+    /// Rounds that went on from a checkpoint instead of the database.
+    restores: u64,
     /// Acknowledged `Buffered` writes a power loss took (an upper bound: the shortest
     /// matching prefix is counted, and the last writes may have changed nothing).
     lost_buffered_writes: u64,

@@ -76,6 +76,8 @@ struct KillPlan {
     after: Duration,
     /// Writes per writer the child issues before closing the database.
     writes: u32,
+    /// Go on from the child's last finished checkpoint, as a restore would.
+    restore: bool,
 }
 
 impl KillPlan {
@@ -93,7 +95,8 @@ impl KillPlan {
             Trigger::Finish => rng.random_range(1..if long { 3_000 } else { 300 }),
             _ => u32::MAX,
         };
-        KillPlan { trigger, after: Duration::from_millis(rng.random_range(1..ms_max)), writes }
+        let after = Duration::from_millis(rng.random_range(1..ms_max));
+        KillPlan { trigger, after, writes, restore: rng.random_bool(0.3) }
     }
 
     fn due(&self, run: &ChildRun) -> bool {
@@ -389,6 +392,7 @@ fn soak_with_random_options_keeps_every_acknowledged_write() {
         let in_flight: Vec<&Write> = run.in_flight.iter().flatten().collect();
         check_after_kill(&acked, &in_flight, &got).unwrap_or_else(|e| fail(e));
         drop(db);
+        let mut next = got.clone();
         if let Some(watch) = &run.finished {
             let cp = Db::open(&watch.dir, check_knobs.options())
                 .unwrap_or_else(|e| fail(format!("open of checkpoint {:?}: {e}", watch.dir)));
@@ -402,6 +406,13 @@ fn soak_with_random_options_keeps_every_acknowledged_write() {
                 }
             }
             totals.checkpoints_checked += 1;
+            drop(cp);
+            if plan.restore {
+                std::fs::remove_dir_all(base.join("db")).expect("remove the database");
+                std::fs::rename(&watch.dir, base.join("db")).expect("move the checkpoint");
+                next = in_cp;
+                totals.restores += 1;
+            }
         }
         let _ = std::fs::remove_dir_all(base.join("cp"));
 
@@ -419,7 +430,7 @@ fn soak_with_random_options_keeps_every_acknowledged_write() {
             })
             .count() as u64;
         totals.admin_ops += run.admin_started;
-        acked = got;
+        acked = next;
         round += 1;
     }
     eprintln!("sigkill soak, seed {}: {totals:?} in {:?}", seed.value, started.elapsed());
