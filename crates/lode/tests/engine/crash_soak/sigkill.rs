@@ -352,7 +352,10 @@ fn soak_with_random_options_keeps_every_acknowledged_write() {
             }
             match rx.recv_timeout(kill_at - now) {
                 Ok(line) => {
-                    run.apply(&line, &mut acked).unwrap_or_else(|e| fail(e));
+                    if let Err(e) = run.apply(&line, &mut acked) {
+                        let _ = child.kill(); // not left running after the test
+                        fail(e);
+                    }
                     if plan.due(&run) {
                         killed = true;
                         break;
