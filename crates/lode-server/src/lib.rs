@@ -4,7 +4,8 @@
 //! [`command`] (table, checks, bursts) -> `commands/*` (one file per family) -> [`tx`] (the
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
-//! tasks), [`expire`] (active expiry), [`info`], [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`], and
+//! tasks), [`expire`] (active expiry), [`info`], [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
+//! [`client_limits`] (what closes an abusive client), and
 //! [`errors`] (every Redis error text, in one place).
 //!
 //! ```no_run
@@ -18,6 +19,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_limits;
 mod clients;
 mod command;
 mod command_info;
@@ -35,6 +37,7 @@ mod server;
 mod session;
 mod tx;
 
+pub use client_limits::{OutputBufferLimit, OutputBufferLimits};
 pub use config::{Appendfsync, CLIENTS_MAX_DEFAULT, Config, parse_bytes, parse_yes_no};
 pub use keyspace::{STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
 pub use server::{Error, REDIS_VERSION, ServerHandle, run, start};
