@@ -5,8 +5,8 @@
 //! run them as bursts (`command::run_burst`: engine work on a blocking thread, one call per
 //! burst, never one per command); write all the replies; only then read again. So a client that
 //! pipelines gets its replies in one write, and one that does not read them holds at most one
-//! burst of replies ([`crate::limits::BURST_OUTPUT_BYTES_MAX`]) in the server: the rest waits in its own socket
-//! buffers.
+//! burst of replies ([`crate::limits::BURST_OUTPUT_BYTES_MAX`]) in the server: the rest waits
+//! in its own socket buffers.
 //!
 //! Limits (client_limits.rs has the policy, limits.rs the reasons): after every read, what the
 //! client has sent of its incomplete request against `client-query-buffer-limit`; while
@@ -202,8 +202,11 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
         if queue.capacity() > QUEUE_KEEP_REQUESTS {
             queue.shrink_to(QUEUE_KEEP_REQUESTS);
         }
-        if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
-            buf.reserve(READ_CHUNK_BYTES);
+        // Room for the next read: between requests a small buffer, reused in place, so an
+        // idle or light client holds little; inside a request (it may be big) a read chunk.
+        let room = if partial { READ_CHUNK_BYTES } else { QUERY_BUFFER_INITIAL_BYTES };
+        if buf.capacity() - buf.len() < room / 4 {
+            buf.reserve(room);
         }
         let timeout = shared.live.timeout_secs();
         let deadline = client_limits::read_deadline(timeout, Instant::now(), partial_since);

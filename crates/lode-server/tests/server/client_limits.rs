@@ -164,13 +164,16 @@ fn output_hard_limit_at_the_limit_is_served_and_one_past_closes() {
     let got: Vec<Vec<u8>> = redis::cmd("MGET").arg("mget").query(&mut con).expect("at the limit");
     assert_eq!(got, vec![mget_at]);
     assert!(redis::cmd("MGET").arg("at").query::<Vec<Vec<u8>>>(&mut con).is_err(), "past it");
-    // Replies of a pipeline add up: two of half the limit fit, one byte more does not.
+    // Replies of one burst add up (a burst takes commands until its replies reach 1 MiB, the
+    // limit here): two of half the limit fit; three of two fifths pass it.
     let mut raw = server.raw();
     let half = value_for_reply_of(HARD as usize / 2);
+    let fifths = value_for_reply_of(HARD as usize * 2 / 5);
     let (): () = redis::cmd("SET").arg("half").arg(&half).query(&mut admin).expect("set");
+    let (): () = redis::cmd("SET").arg("fifths").arg(&fifths).query(&mut admin).expect("set");
     let (replies, _) = raw_exchange(&mut raw, b"GET half\r\nGET half\r\n", 2);
-    assert_eq!(replies.len(), 2);
-    let (replies, closed) = raw_exchange(&mut raw, b"GET half\r\nGET half\r\nPING\r\n", 3);
+    assert_eq!(replies, vec![Reply::bulk(&half), Reply::bulk(&half)]);
+    let (replies, closed) = raw_exchange(&mut raw, &b"GET fifths\r\n".repeat(3), 3);
     assert!(replies.is_empty() && closed, "the burst's replies are dropped with the client");
     assert_eq!(info_field(&mut admin, "client_output_buffer_limit_disconnections"), 3);
     bystander.finish();
@@ -208,19 +211,20 @@ fn output_soft_limit_closes_a_client_that_does_not_read_for_the_soft_seconds() {
     });
     let mut admin = server.client();
     let bystander = Bystander::start(&server);
-    let big = vec![b'x'; 2 << 20];
+    // One reply far bigger than the socket buffers on both ends (a few MiB on loopback), so a
+    // client that does not read leaves most of it pending.
+    let big = vec![b'x'; 32 << 20];
     let (): () = redis::cmd("SET").arg("big").arg(&big).query(&mut admin).expect("set");
-    // A reader pipelining the same replies drains them below the soft limit in time.
+    // A reader drains it below the soft limit in time.
     let mut reader = server.raw();
-    let (replies, closed) = raw_exchange(&mut reader, &b"GET big\r\n".repeat(16), 16);
+    let (replies, closed) = raw_exchange(&mut reader, b"GET big\r\nGET big\r\n", 2);
     assert!(!closed && replies.iter().all(|r| *r == Reply::bulk(&big)));
-    // One that never reads holds a burst (16 MiB, more than its socket buffers take) over the
-    // soft limit.
+    // One that never reads stays over the soft limit.
     let mut stuck = server.raw();
     let (pong, _) = raw_exchange(&mut stuck, b"PING\r\n", 1);
     assert_eq!(pong, vec![Reply::simple("PONG")]);
     let started = Instant::now();
-    stuck.write_all(&b"GET big\r\n".repeat(16)).expect("pipeline");
+    stuck.write_all(b"GET big\r\n").expect("request");
     assert!(eventually(Duration::from_secs(20), || {
         info_field(&mut admin, "client_output_buffer_limit_disconnections") == 1
     }));
