@@ -313,6 +313,11 @@ fn output_buffer_limit_config_round_trips_and_applies_live() {
     assert_eq!(get(&mut admin), "normal 1048576 0 0 slave 268435456 67108864 60 pubsub 0 0 0");
     assert!(redis::cmd("GET").arg("big").query::<Vec<u8>>(&mut con).is_err(), "now past it");
     assert_eq!(q::<String>(&mut admin, &["PING"]), "PONG");
+    // Not implemented, so refused rather than accepted and ignored (see limits.rs).
+    assert_eq!(
+        fails(&mut admin, &["CONFIG", "SET", "maxmemory-clients", "0"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'maxmemory-clients'"
+    );
 }
 
 /// Sends `bytes` one at a time, `gap` apart, until the server closes the connection or they
