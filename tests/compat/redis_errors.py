@@ -57,6 +57,16 @@ CONFIG_SET_ENUM = (
     "ERR CONFIG SET failed (possibly related to argument '{}') - argument(s) must be one of "
     "the following: {}"
 )
+CONFIG_SET_RANGE = (
+    "ERR CONFIG SET failed (possibly related to argument '{}') - argument must be between {} "
+    "and {} inclusive"
+)
+CONFIG_SET_NOT_INTEGER = (
+    "ERR CONFIG SET failed (possibly related to argument '{}') - argument couldn't be parsed "
+    "into an integer"
+)
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP."
 
 
 def assert_error(call, full_text: str) -> None:

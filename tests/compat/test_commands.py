@@ -364,6 +364,91 @@ class TestServer:
         assert_error(lambda: r.execute_command("COMMAND", "nosuch"),
                      E.UNKNOWN_SUBCOMMAND.format("nosuch", "COMMAND"))
 
+    def test_slowlog_get_len_reset(self, wire):
+        # slowlog-log-slower-than 0 logs every command, so the log is deterministic.
+        assert plain(wire.call("CONFIG", "SET", "slowlog-log-slower-than", "0")) == b"OK"
+        try:
+            wire.call("SLOWLOG", "RESET")
+            wire.call("CLIENT", "SETNAME", "slow")
+            wire.call("SET", "k" * 200, "v")
+            wire.call("DEL", *[f"key{i}" for i in range(1, 41)])
+            assert wire.call("AUTH", "secret")[0] == "error"
+            reply = wire.call("SLOWLOG", "GET")
+            assert reply[0] == "array"
+            for entry in reply[1]:
+                assert entry[0] == "array"
+                kinds = [field[0] for field in entry[1]]
+                assert kinds == ["int", "int", "int", "array", "bulk", "bulk"], entry
+            entries = plain(reply)
+            # Newest first; arguments as typed, at most 32 of at most 128 bytes, passwords
+            # redacted; EXEC-free, so every command here is one entry.
+            assert [entry[3] for entry in entries] == [
+                [b"AUTH", b"(redacted)"],
+                [b"DEL"] + [b"key%d" % i for i in range(1, 31)] + [b"... (10 more arguments)"],
+                [b"SET", b"k" * 128 + b"... (72 more bytes)", b"v"],
+                [b"CLIENT", b"SETNAME", b"slow"],
+                [b"SLOWLOG", b"RESET"],
+            ]
+            ids = [entry[0] for entry in entries]
+            assert ids == list(range(ids[0], ids[0] - 5, -1))
+            port = wire.sock.getsockname()[1]
+            assert all(entry[4] == b"127.0.0.1:%d" % port for entry in entries)
+            assert [entry[5] for entry in entries] == [b"slow"] * 4 + [b""]
+            assert all(abs(entry[1] - time.time()) < 5 and entry[2] >= 0 for entry in entries)
+            assert plain(wire.call("SLOWLOG", "LEN")) == 6  # the GET is logged after it replies
+            assert len(plain(wire.call("SLOWLOG", "GET", "2"))) == 2
+            assert len(plain(wire.call("SLOWLOG", "GET", "-1"))) == 8
+            assert plain(wire.call("SLOWLOG", "GET", "0")) == []
+            assert plain(wire.call("SLOWLOG", "RESET")) == b"OK"
+            assert plain(wire.call("SLOWLOG", "LEN")) == 1  # the RESET itself
+        finally:
+            wire.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            wire.call("SLOWLOG", "RESET")
+
+    def test_slowlog_skips_exec_and_honours_max_len(self, wire):
+        assert plain(wire.call("CONFIG", "SET", "slowlog-log-slower-than", "0")) == b"OK"
+        try:
+            wire.call("SLOWLOG", "RESET")
+            for command in (("MULTI",), ("SET", "a", "1"), ("INCR", "a"), ("EXEC",)):
+                wire.call(*command)
+            commands = [entry[3] for entry in plain(wire.call("SLOWLOG", "GET"))]
+            assert commands == [[b"INCR", b"a"], [b"SET", b"a", b"1"], [b"MULTI"],
+                                [b"SLOWLOG", b"RESET"]]
+            assert plain(wire.call("CONFIG", "SET", "slowlog-max-len", "3")) == b"OK"
+            for i in range(10):
+                wire.call("ECHO", str(i))
+            commands = [entry[3] for entry in plain(wire.call("SLOWLOG", "GET", "-1"))]
+            assert commands == [[b"ECHO", b"9"], [b"ECHO", b"8"], [b"ECHO", b"7"]]
+        finally:
+            wire.call("CONFIG", "SET", "slowlog-log-slower-than", "10000", "slowlog-max-len", "128")
+            wire.call("SLOWLOG", "RESET")
+
+    def test_slowlog_errors_and_directives(self, r):
+        assert r.config_get("slowlog*") == {"slowlog-log-slower-than": "10000",
+                                            "slowlog-max-len": "128"}
+        assert_error(lambda: r.execute_command("SLOWLOG", "GET", "-2"), E.SLOWLOG_COUNT)
+        assert_error(lambda: r.execute_command("SLOWLOG", "GET", "x"), E.SLOWLOG_COUNT)
+        assert_error(lambda: r.execute_command("SLOWLOG", "GET", "1", "2"),
+                     E.SUBCOMMAND_SYNTAX.format("GET", "SLOWLOG"))
+        assert_error(lambda: r.execute_command("SLOWLOG", "LEN", "x"),
+                     E.WRONG_ARITY.format("slowlog|len"))
+        assert_error(lambda: r.execute_command("SLOWLOG", "RESET", "x"),
+                     E.WRONG_ARITY.format("slowlog|reset"))
+        assert_error(lambda: r.execute_command("SLOWLOG"), E.WRONG_ARITY.format("slowlog"))
+        assert_error(lambda: r.execute_command("SLOWLOG", "nosuch"),
+                     E.UNKNOWN_SUBCOMMAND.format("nosuch", "SLOWLOG"))
+        help_lines = r.execute_command("SLOWLOG", "HELP")
+        assert help_lines[:2] == [
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET [<count>]"]
+        assert len(help_lines) == 12
+        assert_error(lambda: r.config_set("slowlog-log-slower-than", -2),
+                     E.CONFIG_SET_RANGE.format("slowlog-log-slower-than", -1, I64_MAX))
+        assert_error(lambda: r.config_set("slowlog-max-len", -1),
+                     E.CONFIG_SET_RANGE.format("slowlog-max-len", 0, I64_MAX))
+        assert_error(lambda: r.config_set("slowlog-max-len", "x"),
+                     E.CONFIG_SET_NOT_INTEGER.format("slowlog-max-len"))
+        assert r.config_get("slowlog-max-len") == {"slowlog-max-len": "128"}
+
     def test_time_and_lastsave(self, r, wire):
         seconds, micros = r.time()
         assert abs(seconds - time.time()) < 5 and 0 <= micros < 1_000_000

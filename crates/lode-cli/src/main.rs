@@ -1,10 +1,16 @@
 //! `lode`: the command-line front end. `lode serve` runs the Redis-protocol server
-//! (crates/lode-server) with flags and an optional TOML file named after Redis's directives.
+//! (crates/lode-server) with flags and an optional TOML file named after Redis's directives;
+//! `lode check` and `lode dump` are the operator tools (tools.rs).
+
+mod tools;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lode_server::limits::QUERY_BUFFER_LIMIT_MIN;
-use lode_server::{Appendfsync, Config, parse_bytes, parse_yes_no};
+use lode_server::{
+    Appendfsync, Config, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
+    parse_yes_no,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,10 +27,36 @@ struct Cli {
 enum Command {
     /// Run the Redis-protocol server (RESP2/RESP3) on a data directory.
     ///
-    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr; set
-    /// RUST_LOG (e.g. `RUST_LOG=debug`) for more. SIGINT, SIGTERM and the SHUTDOWN command
-    /// stop it cleanly: no new connections, current replies finished, data synced.
-    Serve(ServeArgs),
+    /// Flags override the TOML file, which overrides the defaults. Logs go to stderr (at the
+    /// default level, one line per flush and compaction); set RUST_LOG (e.g. `RUST_LOG=debug`)
+    /// for more. SIGINT, SIGTERM and the SHUTDOWN command stop it cleanly: no new
+    /// connections, current replies finished, data synced.
+    Serve(Box<ServeArgs>),
+    /// Verify every checksum of every file of a stopped server's data directory or a checkpoint.
+    ///
+    /// Reads CURRENT, every MANIFEST record (and replays them), every live SST (footer, index,
+    /// filter, every data block, and its key range and entry count against the MANIFEST) and
+    /// every WAL record recovery would replay. Prints one line per problem (file, offset, what
+    /// is wrong), warnings for files nobody names, notes for what recovery handles (a torn
+    /// tail of the newest WAL), then a summary. Never changes the directory. Refuses a
+    /// directory a running server holds: check a checkpoint of it instead. A progress bar
+    /// shows on stderr when it is a terminal.
+    ///
+    /// Exit status: 0 no corruption, 1 corruption found, 2 could not check (no such
+    /// directory, not a Lode directory, in use).
+    Check(tools::CheckArgs),
+    /// Print the records of one WAL, SST or MANIFEST file for a human.
+    ///
+    /// WAL: each batch's offset and seqnos, then its puts and deletes. SST: footer, index and
+    /// filter, then every entry of every data block (key, seqno, kind, value). MANIFEST: every
+    /// version edit (files added and removed per level with sizes and key ranges, log number,
+    /// next file number, last seqno). Keys and values are escaped as redis-cli prints them.
+    /// A damaged record is an `error at OFFSET` line, and the dump goes on where the format
+    /// says where the next record starts. A progress bar shows on stderr when it is a
+    /// terminal and stdout is not.
+    ///
+    /// Exit status: 0 all verified, 1 something was damaged, 2 the file could not be opened.
+    Dump(tools::DumpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +107,17 @@ struct ServeArgs {
     /// Refuse clients from other hosts while no password is set: yes or no [default: yes].
     #[arg(long, value_name = "yes|no")]
     protected_mode: Option<String>,
+    /// SLOWLOG logs commands that run at least this long; -1 logs none, 0 logs every
+    /// command [default: 10000].
+    #[arg(long, value_name = "MICROSECONDS", allow_negative_numbers = true)]
+    slowlog_log_slower_than: Option<i64>,
+    /// Most SLOWLOG entries kept [default: 128].
+    #[arg(long, value_name = "N")]
+    slowlog_max_len: Option<u64>,
+    /// Serve Prometheus metrics at http://<bind>:<PORT>/metrics (0 picks a free port, named in
+    /// the log) [default: off].
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
 }
 
 /// A size in the TOML file: `"64mb"` or a plain number of bytes.
@@ -108,6 +151,9 @@ struct FileConfig {
     cache_size: Option<Size>,
     memtable_size: Option<Size>,
     protected_mode: Option<YesNo>,
+    slowlog_log_slower_than: Option<i64>,
+    slowlog_max_len: Option<u64>,
+    metrics_port: Option<u16>,
 }
 
 fn size(flag: Option<&str>, file: Option<&Size>, name: &str) -> Result<Option<usize>> {
@@ -189,6 +235,17 @@ fn resolve(args: ServeArgs) -> Result<Config> {
     if let Some(p) = protected {
         config.protected_mode = p;
     }
+    if let Some(us) = args.slowlog_log_slower_than.or(file.slowlog_log_slower_than) {
+        config.slowlog_log_slower_than_us = check_slowlog_log_slower_than(us)
+            .map_err(anyhow::Error::msg)
+            .context("slowlog-log-slower-than (-1 logs nothing, 0 logs every command)")?;
+    }
+    if let Some(n) = args.slowlog_max_len.or(file.slowlog_max_len) {
+        let signed = i64::try_from(n).unwrap_or(-1);
+        config.slowlog_max_len =
+            check_slowlog_max_len(signed).map_err(anyhow::Error::msg).context("slowlog-max-len")?;
+    }
+    config.metrics_port = args.metrics_port.or(file.metrics_port);
     config.config_file = args.config;
     Ok(config)
 }
@@ -209,16 +266,37 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let dir = config.dir.clone();
-    runtime
+    let result = runtime
         .block_on(lode_server::run(config))
-        .with_context(|| format!("lode serve on {}", dir.display()))?;
+        .with_context(|| format!("lode serve on {}", dir.display()));
+    result.map_err(with_hint)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds what to do next to an error whose cause an operator can fix.
+fn with_hint(error: anyhow::Error) -> anyhow::Error {
+    let full = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+            || cause.to_string().contains("No space left on device")
+    });
+    if full {
+        error.context(
+            "the disk is full: free space on the data directory's file system, then start \
+             lode serve again (every acknowledged write is kept)",
+        )
+    } else {
+        error
+    }
 }
 
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
+        Command::Check(args) => Ok(tools::check(args)),
+        Command::Dump(args) => Ok(tools::dump(args)),
     }
 }
 
@@ -230,7 +308,8 @@ mod tests {
         let mut argv = vec!["lode", "serve"];
         argv.extend_from_slice(extra);
         match Cli::parse_from(argv).command {
-            Command::Serve(a) => a,
+            Command::Serve(a) => *a,
+            other => panic!("parsed as {other:?}"),
         }
     }
 
@@ -251,6 +330,38 @@ mod tests {
         assert_eq!(config.memtable_bytes, 4096);
         assert!(!config.protected_mode);
         assert_eq!(config.bind, "127.0.0.1");
+        assert_eq!(config.slowlog_log_slower_than_us, 10_000, "Redis's default");
+        assert_eq!(config.slowlog_max_len, 128, "Redis's default");
+        assert_eq!(config.metrics_port, None, "no metrics endpoint unless asked for");
+    }
+
+    #[test]
+    fn metrics_port_from_flag_or_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "metrics-port = 9121\n").expect("write");
+        let file = path.to_str().expect("utf8");
+        assert_eq!(resolve(args(&["--config", file])).expect("config").metrics_port, Some(9121));
+        let flag = resolve(args(&["--config", file, "--metrics-port", "0"])).expect("config");
+        assert_eq!(flag.metrics_port, Some(0), "the flag wins; 0 picks a free port");
+        assert!(Cli::try_parse_from(["lode", "serve", "--metrics-port", "65536"]).is_err());
+    }
+
+    #[test]
+    fn slowlog_directives_from_flags_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(&path, "slowlog-log-slower-than = 0\nslowlog-max-len = 5\n").expect("write");
+        let file = path.to_str().expect("utf8");
+        let config = resolve(args(&["--config", file])).expect("config");
+        assert_eq!((config.slowlog_log_slower_than_us, config.slowlog_max_len), (0, 5));
+        let config =
+            resolve(args(&["--config", file, "--slowlog-log-slower-than", "-1"])).expect("config");
+        assert_eq!(config.slowlog_log_slower_than_us, -1, "-1 (off) is the lowest value");
+        let err = resolve(args(&["--slowlog-log-slower-than", "-2"])).expect_err("below -1");
+        assert!(format!("{err:#}").contains("between -1 and"), "{err:#}");
+        let err = resolve(args(&["--slowlog-max-len", "9223372036854775808"])).expect_err("> i64");
+        assert!(format!("{err:#}").contains("slowlog-max-len"), "{err:#}");
     }
 
     #[test]

@@ -2,48 +2,17 @@
 //! after a restart every acknowledged write is there, and every MSET and EXEC is all or
 //! nothing.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use std::time::Duration;
+use support::{connect, free_port};
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-        .args([
-            "serve",
-            "--port",
-            &port.to_string(),
-            "--appendfsync",
-            "always",
-            "--memtable-size",
-            "256kb",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lode serve")
-}
-
-/// Connects once the server accepts (bounded: the child is starting up).
-fn connect(port: u16) -> redis::Connection {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
-    let start = Instant::now();
-    loop {
-        match client.get_connection() {
-            Ok(con) => return con,
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(30), "server never came up: {e}");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
+    support::start(dir, port, &["--appendfsync", "always", "--memtable-size", "256kb"])
+        .unwrap_or_else(|log| panic!("lode serve did not start:\n{log}"))
 }
 
 /// What one writer thread got acknowledged.

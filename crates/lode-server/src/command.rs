@@ -25,6 +25,7 @@ use lode_resp::{Reply, Request};
 use std::collections::{HashMap, VecDeque};
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// Command flags (the `flags` of COMMAND INFO, plus Lode's own scheduling bits).
 pub(crate) mod flags {
@@ -194,6 +195,7 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
     let Some(spec) = req.first().and_then(|n| lookup(n)) else {
         ctx.session.flag_multi_error();
+        ctx.shared.metrics.record_refusal(crate::metrics::UNKNOWN_COMMAND);
         return Err(errors::unknown_command(req));
     };
     if !spec.arity_ok(req.len()) {
@@ -207,6 +209,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
     {
         if multi.queued.len() >= MULTI_QUEUED_MAX {
             multi.dirty = true;
+            ctx.shared.metrics.record_refusal(spec.name);
             return Err("ERR too many commands queued in MULTI".into());
         }
         multi.queued.push(req.clone());
@@ -217,7 +220,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_, '_>, req: &Request) -> CommandResult {
 }
 
 /// Commands whose first argument is a subcommand.
-const CONTAINERS: &[&str] = &["client", "config", "command"];
+const CONTAINERS: &[&str] = &["client", "config", "command", "slowlog"];
 /// Longest subcommand name shown in CLIENT LIST's `cmd` (the longest real one has 11 bytes).
 const SUBCOMMAND_BYTES_MAX: usize = 32;
 
@@ -225,6 +228,7 @@ const SUBCOMMAND_BYTES_MAX: usize = 32;
 /// failed, and a refused EXEC discards the transaction and names the reason.
 fn reject(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, error: CommandError) -> CommandResult {
     ctx.session.flag_multi_error();
+    ctx.shared.metrics.record_refusal(spec.name);
     if spec.name != "exec" {
         return Err(error);
     }
@@ -235,9 +239,8 @@ fn reject(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, error: CommandError) -> Com
     }
 }
 
-/// Runs a command's handler (also EXEC's queued commands), counting it.
+/// Runs a command's handler (also EXEC's queued commands), counting and timing it.
 pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> CommandResult {
-    ctx.shared.stats.count_call(spec.name);
     {
         let mut meta = ctx.session.client.meta();
         meta.last_command.clear();
@@ -253,7 +256,20 @@ pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> 
     // SELECT (also one queued in MULTI) changes the session's database for what follows.
     ctx.tx.db = ctx.session.db;
     ctx.now_ms = now_ms();
-    (spec.handler)(ctx, req)
+    let started = Instant::now();
+    let result = (spec.handler)(ctx, req);
+    let elapsed = started.elapsed();
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let shared = ctx.shared;
+    shared.stats.count_call(spec.name, micros);
+    let failed = matches!(result, Err(CommandError::Reply(_)));
+    shared.metrics.record_call(spec.name, elapsed, failed);
+    // EXEC is Redis's one SKIP_SLOWLOG command: the commands it ran are logged instead.
+    if spec.name != "exec" {
+        let client = &ctx.session.client;
+        shared.slowlog.offer(&shared.live, micros, spec.name, req, client, ctx.now_ms);
+    }
+    result
 }
 
 /// Runs up to [`BURST_COMMANDS_MAX`] requests from the front of `queue` (fewer once their
@@ -323,7 +339,7 @@ pub(crate) fn run_burst(
         && shared.live.appendfsync() == Appendfsync::Always
         && let Err(e) = shared.ks.db.sync()
     {
-        replace_with_error(out, start, replies, &e.into(), session);
+        replace_with_error(out, start, replies, &errors::write_failed(&e), session);
     }
     keep_open
 }

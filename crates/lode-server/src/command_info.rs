@@ -1,6 +1,7 @@
 //! COMMAND's replies (INFO, DOCS, LIST, COUNT) in Redis 7.0's shapes, built from the command
 //! table ([`crate::command::all`]) plus the subcommands of the container commands (CONFIG,
-//! COMMAND, CLIENT), which the table does not list because one handler serves each container.
+//! COMMAND, CLIENT, SLOWLOG), which the table does not list because one handler serves each
+//! container.
 //!
 //! ACL categories are derived as Redis derives the implicit ones (from flags), plus the
 //! family's category; key specs are derived from the (first, last, step) key positions.
@@ -43,6 +44,10 @@ pub(crate) const SUBCOMMANDS: &[Subcommand] = &[
     sub("config", "resetstat", 2, ADMIN | LOADING | STALE),
     sub("config", "rewrite", 2, ADMIN | LOADING | STALE),
     sub("config", "set", -4, ADMIN | LOADING | STALE),
+    sub("slowlog", "get", -2, ADMIN | LOADING | STALE),
+    sub("slowlog", "help", 2, LOADING | STALE),
+    sub("slowlog", "len", 2, ADMIN | LOADING | STALE),
+    sub("slowlog", "reset", 2, ADMIN | LOADING | STALE),
 ];
 
 /// Redis 7.0's summary and complexity, for the commands whose docs Lode reproduces.

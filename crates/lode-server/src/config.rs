@@ -7,12 +7,36 @@
 use crate::client_limits::{OutputBufferLimit, OutputBufferLimits};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Default most clients connected at once (Redis's `maxclients`).
 pub const CLIENTS_MAX_DEFAULT: u64 = 10_000;
+
+/// Default `slowlog-log-slower-than`: 10 ms, as Redis.
+pub const SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US: i64 = 10_000;
+/// Default `slowlog-max-len`, as Redis.
+pub const SLOWLOG_MAX_LEN_DEFAULT: u64 = 128;
+
+/// Checks `slowlog-log-slower-than`: -1 (log nothing) or more, as Redis accepts.
+///
+/// # Errors
+/// Below -1, with Redis's CONFIG SET text.
+pub fn check_slowlog_log_slower_than(us: i64) -> Result<i64, String> {
+    if us < -1 {
+        return Err(format!("argument must be between -1 and {} inclusive", i64::MAX));
+    }
+    Ok(us)
+}
+
+/// Checks `slowlog-max-len`: 0 to `i64::MAX`, as Redis accepts.
+///
+/// # Errors
+/// Outside that range, with Redis's CONFIG SET text.
+pub fn check_slowlog_max_len(n: i64) -> Result<u64, String> {
+    u64::try_from(n).map_err(|_| format!("argument must be between 0 and {} inclusive", i64::MAX))
+}
 
 /// When an acknowledged write reaches the disk (Redis's `appendfsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,6 +126,14 @@ pub struct Config {
     pub active_expiry_interval: Duration,
     /// The TOML file the configuration came from, for INFO's `config_file`.
     pub config_file: Option<PathBuf>,
+    /// SLOWLOG logs commands that ran at least this many microseconds; -1 logs none, 0 every
+    /// command (Redis's `slowlog-log-slower-than`).
+    pub slowlog_log_slower_than_us: i64,
+    /// Most SLOWLOG entries kept (Redis's `slowlog-max-len`).
+    pub slowlog_max_len: u64,
+    /// Port of the Prometheus endpoint (`/metrics` on the `bind` address): `None` = no
+    /// endpoint (the default), `Some(0)` = a free port (tests; the log line names it).
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for Config {
@@ -122,6 +154,9 @@ impl Default for Config {
             client_output_buffer_limit: OutputBufferLimits::DEFAULT,
             active_expiry_interval: Duration::from_millis(100),
             config_file: None,
+            slowlog_log_slower_than_us: SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US,
+            slowlog_max_len: SLOWLOG_MAX_LEN_DEFAULT,
+            metrics_port: None,
         }
     }
 }
@@ -173,6 +208,8 @@ pub(crate) struct LiveConfig {
     /// The normal class of `output_limits`, read by every burst without a lock.
     output_normal: [AtomicU64; 3],
     output_limits: Mutex<OutputBufferLimits>,
+    slowlog_log_slower_than_us: AtomicI64,
+    slowlog_max_len: AtomicU64,
     /// Redis tuning names Lode accepts and echoes but does not act on.
     other: Mutex<BTreeMap<String, String>>,
 }
@@ -192,6 +229,8 @@ impl LiveConfig {
                 [n.hard_bytes, n.soft_bytes, n.soft_secs].map(AtomicU64::new)
             },
             output_limits: Mutex::new(config.client_output_buffer_limit),
+            slowlog_log_slower_than_us: AtomicI64::new(config.slowlog_log_slower_than_us),
+            slowlog_max_len: AtomicU64::new(config.slowlog_max_len),
             other: Mutex::new(other),
         }
     }
@@ -258,6 +297,18 @@ impl LiveConfig {
         }
         Ok(())
     }
+    pub(crate) fn slowlog_log_slower_than_us(&self) -> i64 {
+        self.slowlog_log_slower_than_us.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_slowlog_log_slower_than_us(&self, us: i64) {
+        self.slowlog_log_slower_than_us.store(us, Ordering::Relaxed);
+    }
+    pub(crate) fn slowlog_max_len(&self) -> u64 {
+        self.slowlog_max_len.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_slowlog_max_len(&self, n: u64) {
+        self.slowlog_max_len.store(n, Ordering::Relaxed);
+    }
     pub(crate) fn other(&self) -> MutexGuard<'_, BTreeMap<String, String>> {
         self.other.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -281,8 +332,6 @@ pub(crate) const INERT_DEFAULTS: &[(&str, &str)] = &[
     ("tcp-keepalive", "300"),
     ("tcp-backlog", "511"),
     ("loglevel", "notice"),
-    ("slowlog-log-slower-than", "10000"),
-    ("slowlog-max-len", "128"),
     ("latency-tracking", "yes"),
     ("notify-keyspace-events", ""),
     ("activerehashing", "yes"),

@@ -159,6 +159,8 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
             if !keep_open {
                 return End::Done;
             }
+            // Counted before the write, so a client that has its reply sees it counted.
+            shared.metrics.net_written_bytes.inc_by(out.len() as u64);
             let limit = shared.live.output_limit();
             if let Err(end) = write_replies(stream, &out, limit, stall, &client).await {
                 return end;
@@ -183,6 +185,7 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
             );
             let session = slot.as_ref().expect("session present");
             Reply::error(e.message().to_string()).encode(session.proto, &mut out);
+            shared.metrics.net_written_bytes.inc_by(out.len() as u64);
             let limit = shared.live.output_limit();
             return match write_replies(stream, &out, limit, stall, &client).await {
                 Ok(()) => End::Done,
@@ -222,8 +225,9 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
         tokio::select! {
             result = read => match result {
                 Ok(Ok(0)) => return End::Done,
-                Ok(Ok(_)) => {
+                Ok(Ok(n)) => {
                     client.touch();
+                    shared.metrics.net_read_bytes.inc_by(n as u64);
                     last_read = Instant::now();
                     let held = decoder.partial_request_bytes() + buf.len();
                     let limit = shared.live.client_query_buffer_limit();

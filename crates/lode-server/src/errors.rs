@@ -131,6 +131,19 @@ pub(crate) fn unknown_subcommand(command: &str, sub: &[u8]) -> CommandError {
         .into()
 }
 
+/// `ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.` (a
+/// subcommand Redis checks itself, the subcommand echoed as typed).
+pub(crate) fn subcommand_syntax(command: &str, sub: &[u8]) -> CommandError {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        lossy(sub, 128),
+        command.to_uppercase()
+    )
+    .into()
+}
+
+pub(crate) const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
+
 /// `ERR wrong number of arguments for 'get' command` (`config|get` for subcommands).
 pub(crate) fn wrong_arity(full_name: &str) -> CommandError {
     format!("ERR wrong number of arguments for '{full_name}' command").into()
@@ -169,6 +182,23 @@ pub(crate) fn engine(error: &lode::Error) -> CommandError {
         lode::Error::TooLarge { what: "key", .. } => KEY_TOO_LONG.into(),
         other => format!("ERR storage engine: {other}").into(),
     }
+}
+
+/// A failed commit or fsync, answered as Redis answers writes after its AOF write failed
+/// (`-MISCONF Errors writing to the AOF file: ...`). The engine refuses every later write, so
+/// the reply says what to do: reads still work, and writes come back after a restart once
+/// space is freed (docs/durability.md, "Disk full").
+pub(crate) fn write_failed(error: &lode::Error) -> CommandError {
+    let cause = match error {
+        lode::Error::Io(e) => e.to_string(),
+        lode::Error::PreviousIo(cause) => cause.clone(),
+        other => return engine(other),
+    };
+    format!(
+        "MISCONF Errors writing to the data directory: {cause}. Writes are refused until the \
+         server restarts; reads still work. Free disk space or fix the disk, then restart lode serve"
+    )
+    .into()
 }
 
 /// A stored record that does not decode (see docs/format/keys.md, "Corruption").

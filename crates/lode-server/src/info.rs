@@ -30,8 +30,8 @@ pub(crate) struct ServerStats {
     idle_timeout_disconnections: AtomicU64,
     request_timeout_disconnections: AtomicU64,
     ops_samples: Mutex<VecDeque<(Instant, u64)>>,
-    /// Calls per command name (`# Commandstats`).
-    calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Calls and microseconds in the handler per command name (`# Commandstats`).
+    calls: Mutex<BTreeMap<&'static str, (u64, u64)>>,
     /// Error replies per prefix (`# Errorstats`, `total_error_replies`).
     errors: Mutex<BTreeMap<String, u64>>,
 }
@@ -87,10 +87,13 @@ impl ServerStats {
         self.errors.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    /// Counts one call of the command `name` (the total is in `commands`).
-    pub(crate) fn count_call(&self, name: &'static str) {
+    /// Counts one call of the command `name` that ran `micros` (the total is in `commands`).
+    pub(crate) fn count_call(&self, name: &'static str, micros: u64) {
         self.commands.fetch_add(1, Ordering::Relaxed);
-        *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(name).or_default() += 1;
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let (n, usec) = calls.entry(name).or_default();
+        *n += 1;
+        *usec = usec.saturating_add(micros);
     }
 
     /// Counts one error reply, by its prefix (`ERR`, `WRONGTYPE`, ...), as Redis's errorstats.
@@ -262,11 +265,12 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         "commandstats" => {
             let _ = write!(out, "# Commandstats\r\n");
             let calls = shared.stats.calls.lock().unwrap_or_else(|e| e.into_inner());
-            for (name, n) in calls.iter() {
+            for (name, (n, usec)) in calls.iter() {
+                let per_call = *usec as f64 / (*n).max(1) as f64;
                 let _ = write!(
                     out,
-                    "cmdstat_{name}:calls={n},usec=0,usec_per_call=0.00,rejected_calls=0,\
-                     failed_calls=0\r\n"
+                    "cmdstat_{name}:calls={n},usec={usec},usec_per_call={per_call:.2},\
+                     rejected_calls=0,failed_calls=0\r\n"
                 );
             }
             return;

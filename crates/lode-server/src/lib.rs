@@ -4,7 +4,8 @@
 //! [`command`] (table, checks, bursts) -> `commands/*` (one file per family) -> [`tx`] (the
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
-//! tasks), [`expire`] (active expiry), [`info`], [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
+//! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`metrics`] and [`metrics_http`]
+//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
 //! [`client_limits`] (what closes an abusive client), and
 //! [`errors`] (every Redis error text, in one place).
 //!
@@ -33,11 +34,18 @@ mod info;
 mod keyspace;
 pub mod limits;
 mod long_double;
+mod metrics;
+mod metrics_http;
 mod server;
 mod session;
+mod slowlog;
 mod tx;
 
 pub use client_limits::{OutputBufferLimit, OutputBufferLimits};
-pub use config::{Appendfsync, CLIENTS_MAX_DEFAULT, Config, parse_bytes, parse_yes_no};
+pub use config::{
+    Appendfsync, CLIENTS_MAX_DEFAULT, Config, SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US,
+    SLOWLOG_MAX_LEN_DEFAULT, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
+    parse_yes_no,
+};
 pub use keyspace::{STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
 pub use server::{Error, REDIS_VERSION, ServerHandle, run, start};

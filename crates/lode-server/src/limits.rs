@@ -98,3 +98,19 @@ pub const SCAN_CURSORS_MAX: usize = 16_384;
 
 /// Most commands queued in one MULTI; past it the transaction is aborted with EXECABORT.
 pub const MULTI_QUEUED_MAX: usize = 1 << 20;
+
+/// Arguments a SLOWLOG entry keeps (Redis's `SLOWLOG_ENTRY_MAX_ARGC`): a longer command keeps
+/// the first 31 and, last, `... (N more arguments)`.
+pub const SLOWLOG_ARGS_MAX: usize = 32;
+
+/// Bytes of one argument a SLOWLOG entry keeps (Redis's `SLOWLOG_ENTRY_MAX_STRING`): a longer
+/// one is cut there and followed by `... (N more bytes)`. With [`SLOWLOG_ARGS_MAX`] this
+/// bounds an entry to about 4 KiB; `slowlog-max-len` (set by the operator) bounds the count.
+pub const SLOWLOG_ARG_BYTES_MAX: usize = 128;
+
+/// Bytes of an HTTP request head the metrics endpoint reads; a longer one is answered 431.
+/// Scrapers send a few hundred.
+pub const METRICS_REQUEST_BYTES_MAX: usize = 8 << 10;
+
+/// Scrapes served at once by the metrics endpoint; one more is answered 503 and closed.
+pub const METRICS_CONNECTIONS_MAX: usize = 16;

@@ -1,5 +1,6 @@
 //! The server: opens the engine, listens, accepts (maxclients, protected mode), runs the
-//! background tasks (everysec sync, active expiry, ops sampling), and shuts down cleanly.
+//! background tasks (everysec sync, active expiry, ops sampling, the metrics endpoint), and
+//! shuts down cleanly.
 //!
 //! Shutdown (SIGINT/SIGTERM in the binary, SHUTDOWN, or [`ServerHandle::shutdown`]): stop
 //! accepting; every connection finishes the burst it is running, writes its replies and
@@ -12,7 +13,9 @@ use crate::errors;
 use crate::info::ServerStats;
 use crate::keyspace::Keyspace;
 use crate::limits::SCAN_CURSORS_MAX;
-use crate::{command, conn, expire};
+use crate::metrics::Metrics;
+use crate::slowlog::Slowlog;
+use crate::{command, conn, expire, metrics_http};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -92,7 +95,11 @@ pub(crate) struct Shared {
     pub config: Config,
     pub clients: Clients,
     pub stats: ServerStats,
+    pub slowlog: Slowlog,
+    pub metrics: Metrics,
     pub local_addr: SocketAddr,
+    /// Where the Prometheus endpoint listens, if it is on.
+    pub metrics_addr: Option<SocketAddr>,
     pub run_id: String,
     pub started: Instant,
     pub last_save_unix: AtomicU64,
@@ -123,6 +130,11 @@ impl Shared {
         self.ks.changes_since_save.store(0, Ordering::Relaxed);
     }
 
+    /// The text of a Prometheus scrape.
+    pub(crate) fn render_metrics(&self) -> String {
+        self.metrics.render(self.ks.db.stats(), self.clients.count() as u64)
+    }
+
     pub(crate) fn reset_stats(&self) {
         self.stats.reset();
         for c in [&self.ks.hits, &self.ks.misses, &self.ks.expired_keys] {
@@ -135,6 +147,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     done: tokio::task::JoinHandle<Result<(), Error>>,
 }
@@ -143,6 +156,11 @@ impl ServerHandle {
     /// The address it listens on (with the real port when started on port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the Prometheus endpoint, if `Config::metrics_port` turned it on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Asks it to stop; [`ServerHandle::wait`] returns once it has.
@@ -190,6 +208,15 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
     })?;
     let listener = TcpListener::bind((ip, config.port)).await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match config.metrics_port {
+        Some(port) => Some(TcpListener::bind((ip, port)).await.map_err(|e| {
+            Error::Config(format!(
+                "metrics port {port} on {ip}: {e} (choose another --metrics-port)"
+            ))
+        })?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
     let (shutdown, _) = watch::channel(false);
     let shared = Arc::new_cyclic(|me| Shared {
         ks,
@@ -197,7 +224,10 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
         config,
         clients: Clients::default(),
         stats: ServerStats::default(),
+        slowlog: Slowlog::default(),
+        metrics: Metrics::default(),
         local_addr: addr,
+        metrics_addr,
         run_id: (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect(),
@@ -208,8 +238,11 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
         me: me.clone(),
     });
     tracing::info!(%addr, dir = %shared.config.dir.display(), appendfsync = shared.live.appendfsync().name(), "lode serve: ready to accept connections");
-    let done = tokio::spawn(serve(shared, listener));
-    Ok(ServerHandle { addr, shutdown, done })
+    if let Some(metrics) = metrics_addr {
+        tracing::info!("lode serve: Prometheus metrics at http://{metrics}/metrics");
+    }
+    let done = tokio::spawn(serve(shared, listener, metrics_listener));
+    Ok(ServerHandle { addr, metrics_addr, shutdown, done })
 }
 
 /// Runs the server until SIGINT, SIGTERM or SHUTDOWN (the binary's entry point).
@@ -259,11 +292,18 @@ async fn signal() {
     }
 }
 
-async fn serve(shared: Arc<Shared>, listener: TcpListener) -> Result<(), Error> {
+async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+) -> Result<(), Error> {
     let mut stop = shared.shutdown_signal();
     let mut background = JoinSet::new();
     background.spawn(sync_task(Arc::clone(&shared)));
     background.spawn(cron_task(Arc::clone(&shared)));
+    if let Some(metrics) = metrics_listener {
+        background.spawn(metrics_http::serve(Arc::clone(&shared), metrics));
+    }
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -301,6 +341,7 @@ async fn serve(shared: Arc<Shared>, listener: TcpListener) -> Result<(), Error> 
 
 fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
     shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.connections_received.inc();
     let refusal = if shared.clients.count() as u64 >= shared.live.maxclients() {
         Some(errors::MAX_CLIENTS)
     } else if refused_by_protected_mode(
@@ -314,6 +355,7 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
     };
     if let Some(text) = refusal {
         shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        shared.metrics.connections_rejected.inc();
         tracing::warn!(%peer, reason = text, "connection refused");
         conns.spawn(async move {
             let mut stream = stream;

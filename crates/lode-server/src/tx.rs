@@ -343,7 +343,7 @@ impl<'a> Tx<'a> {
             }
             counters.push((c, keys, expires, floor[d]));
         }
-        self.ks.db.write_with(batch, Durability::Buffered)?;
+        self.ks.db.write_with(batch, Durability::Buffered).map_err(|e| errors::write_failed(&e))?;
         self.committed_writes = true;
         for (c, keys, expires, floor) in counters {
             c.keys.store(keys, Ordering::Relaxed);
@@ -436,7 +436,10 @@ impl<'a> Tx<'a> {
             }
             batch.put(keyspace::system_key("keys", db), keys.to_be_bytes());
             batch.put(keyspace::system_key("expires", db), expires.to_be_bytes());
-            self.ks.db.write_with(batch, Durability::Buffered)?;
+            self.ks
+                .db
+                .write_with(batch, Durability::Buffered)
+                .map_err(|e| errors::write_failed(&e))?;
             self.committed_writes = true;
             c.keys.store(keys, Ordering::Relaxed);
             c.expires.store(expires, Ordering::Relaxed);

@@ -70,3 +70,62 @@ pub fn doc_hex_example(doc: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Set by `.ci/run`: a test that needs a [`SmallFs`] fails, instead of skipping, when it
+/// cannot mount one.
+pub const REQUIRE_SMALL_FS: &str = "LODE_REQUIRE_SMALL_FS";
+
+/// A real, small file system (a tmpfs of a fixed size, mounted on a fresh directory) for
+/// disk-full tests; unmounted and removed on drop. Mounting needs root (CI runs as root).
+#[derive(Debug)]
+pub struct SmallFs {
+    dir: std::path::PathBuf,
+}
+
+impl SmallFs {
+    /// Mounts a tmpfs of `bytes` bytes. `None` (with a note on stderr) where this process
+    /// cannot mount one, unless [`REQUIRE_SMALL_FS`] is set, in which case it panics.
+    pub fn mount(bytes: u64) -> Option<SmallFs> {
+        let dir = std::env::temp_dir().join(format!(
+            "lode-small-fs-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let result = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|()| {
+            let out = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+                .arg(&dir)
+                .output()
+                .map_err(|e| format!("running mount: {e}"))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            }
+        });
+        match result {
+            Ok(()) => Some(SmallFs { dir }),
+            Err(why) => {
+                let _ = std::fs::remove_dir(&dir);
+                assert!(
+                    std::env::var_os(REQUIRE_SMALL_FS).is_none(),
+                    "{REQUIRE_SMALL_FS} is set but a tmpfs cannot be mounted: {why}"
+                );
+                eprintln!("skipped: this disk-full test mounts a tmpfs and needs root ({why})");
+                None
+            }
+        }
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

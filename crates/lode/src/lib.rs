@@ -19,7 +19,13 @@
 //! `batch` (write batches, the WAL payload), `record` (checksummed WAL/MANIFEST framing),
 //! `memtable`, `sst` (tables, blocks, bloom filter, block cache), `version` and `manifest`
 //! (which files make the database), `retain` (which versions survive a flush), `fs` (the
-//! file-system seam and its simulated, crashable twin). Byte layouts: docs/format/.
+//! file-system seam and its simulated, crashable twin), `inspect` (read-only verification of a
+//! directory and record-by-record reading of one file, for `lode check` and `lode dump`).
+//! Byte layouts: docs/format/.
+//!
+//! Logging: each finished flush and compaction logs one `info` line through `tracing` (sizes,
+//! levels, duration), a failed one an `error`, to the subscriber that was current when the
+//! database was opened (else the global one).
 #![warn(missing_docs)]
 
 mod batch;
@@ -28,8 +34,10 @@ mod db;
 mod encoding;
 mod error;
 mod files;
+mod filter;
 pub mod fs;
 mod ikey;
+pub mod inspect;
 mod iter;
 mod manifest;
 mod memtable;
@@ -44,6 +52,7 @@ mod version;
 pub use batch::{BATCH_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX, WriteBatch};
 pub use db::{Db, Iter, Snapshot};
 pub use error::{Error, Result};
+pub use filter::{CompactionFilter, FilterDecision};
 pub use ikey::SeqNo;
 pub use options::{Compression, Durability, Options};
 pub use stats::{MemoryStats, Stats};

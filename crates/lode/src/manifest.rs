@@ -75,6 +75,28 @@ pub(crate) struct Replayed {
     pub last_seqno: SeqNo,
 }
 
+impl Replayed {
+    /// The state of a MANIFEST numbered `number` before its first edit.
+    pub(crate) fn new(number: u64) -> Replayed {
+        Replayed { next_file_number: number + 1, ..Replayed::default() }
+    }
+
+    /// Applies the next edit of the MANIFEST; `Err(reason)` if it does not fit the version.
+    pub(crate) fn apply(&mut self, edit: &VersionEdit) -> Result<(), String> {
+        self.version = self.version.apply(edit)?;
+        if let Some(n) = edit.log_number {
+            self.log_number = self.log_number.max(n);
+        }
+        if let Some(n) = edit.next_file_number {
+            self.next_file_number = self.next_file_number.max(n);
+        }
+        if let Some(s) = edit.last_seqno {
+            self.last_seqno = self.last_seqno.max(s);
+        }
+        Ok(())
+    }
+}
+
 /// Replays MANIFEST `number`. A torn tail (an edit whose append was cut short by a crash)
 /// is ignored: that edit never took effect. Any other damage is corruption.
 pub(crate) fn replay(fs: &dyn Fs, dir: &Path, number: u64) -> Result<Replayed> {
@@ -87,23 +109,13 @@ pub(crate) fn replay(fs: &dyn Fs, dir: &Path, number: u64) -> Result<Replayed> {
         }
     })?;
     let mut reader = RecordReader::new(file, &path);
-    let mut state = Replayed { next_file_number: number + 1, ..Replayed::default() };
+    let mut state = Replayed::new(number);
     let mut records = 0;
     // A torn tail (`Next::Torn`) ends replay like the end of the file does.
     while let Next::Record { offset, payload } = reader.next()? {
         let edit =
             VersionEdit::decode(&payload).map_err(|why| Error::corruption(&path, offset, why))?;
-        state.version =
-            state.version.apply(&edit).map_err(|why| Error::corruption(&path, offset, why))?;
-        if let Some(n) = edit.log_number {
-            state.log_number = state.log_number.max(n);
-        }
-        if let Some(n) = edit.next_file_number {
-            state.next_file_number = state.next_file_number.max(n);
-        }
-        if let Some(s) = edit.last_seqno {
-            state.last_seqno = state.last_seqno.max(s);
-        }
+        state.apply(&edit).map_err(|why| Error::corruption(&path, offset, why))?;
         records += 1;
     }
     if records == 0 {

@@ -1,5 +1,6 @@
 //! [`Options`]: how a database is opened and tuned, with builder setters.
 
+use crate::filter::CompactionFilter;
 use crate::fs::{Fs, RealFs};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub struct Options {
     pub(crate) pending_compaction_stop_bytes: u64,
     pub(crate) max_wal_bytes: u64,
     pub(crate) fs: Arc<dyn Fs>,
+    pub(crate) compaction_filter: Option<Arc<dyn CompactionFilter>>,
 }
 
 impl Default for Options {
@@ -73,6 +75,7 @@ impl Default for Options {
             pending_compaction_stop_bytes: 256 << 30,
             max_wal_bytes: 512 << 20,
             fs: Arc::new(RealFs),
+            compaction_filter: None,
         }
     }
 }
@@ -170,6 +173,12 @@ impl Options {
     /// The file system to run on (default the real one). Tests pass a [`crate::fs::SimFs`].
     pub fn fs(mut self, fs: Arc<dyn Fs>) -> Options {
         self.fs = fs;
+        self
+    }
+    /// A filter compaction asks whether each key's newest value is still wanted (default
+    /// none). See [`CompactionFilter`].
+    pub fn compaction_filter(mut self, filter: Arc<dyn CompactionFilter>) -> Options {
+        self.compaction_filter = Some(filter);
         self
     }
 }

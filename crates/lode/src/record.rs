@@ -56,6 +56,9 @@ pub(crate) struct RecordReader {
     offset: u64,
     chunk: Vec<u8>,
     chunk_start: u64,
+    /// Where the record after the last one read ends, when that one's header verified but its
+    /// payload did not: the length is trusted, so a tool may skip the damaged record.
+    resume: Option<u64>,
 }
 
 const CHUNK_BYTES: usize = 1 << 20;
@@ -70,6 +73,26 @@ impl RecordReader {
             offset: 0,
             chunk: Vec::new(),
             chunk_start: 0,
+            resume: None,
+        }
+    }
+
+    /// Where the next record starts: the bytes read and verified so far.
+    pub(crate) fn position(&self) -> u64 {
+        self.offset
+    }
+
+    /// After [`Self::next`] reported a record whose header verified but whose payload failed
+    /// its checksum, moves past that record and returns true, so inspection tools can read
+    /// what follows (recovery never does: nothing after damage is applied). False when the
+    /// last error left no trusted length to skip by.
+    pub(crate) fn skip_damaged(&mut self) -> bool {
+        match self.resume.take() {
+            Some(end) => {
+                self.offset = end;
+                true
+            }
+            None => false,
         }
     }
 
@@ -107,6 +130,7 @@ impl RecordReader {
 
     /// The next record, the end, or a torn tail; corruption is an error.
     pub(crate) fn next(&mut self) -> Result<Next> {
+        self.resume = None;
         let at = self.offset;
         let left = self.len - at;
         if left == 0 {
@@ -144,6 +168,7 @@ impl RecordReader {
             {
                 return Ok(Next::Torn { offset: at });
             }
+            self.resume = Some(at + HEADER_BYTES as u64 + payload_len);
             return Err(Error::corruption(&self.path, at, "record payload checksum mismatch"));
         }
         self.offset = at + HEADER_BYTES as u64 + payload_len;
@@ -230,6 +255,33 @@ mod tests {
             }
             assert_ne!(outcome.last().map(Vec::as_slice), Some(&b"second record"[..]));
         }
+    }
+
+    #[test]
+    fn record_reader_skips_a_damaged_payload_only_when_its_header_verified() {
+        let bytes = records(&[b"first", b"second", b"third"]);
+        let second = (HEADER_BYTES + 5) as u64;
+        let mut bad = bytes.clone();
+        bad[second as usize + HEADER_BYTES + 1] ^= 0x01; // inside the second payload
+        let (_d, mut r) = reader_over(&bad);
+        assert!(!r.skip_damaged(), "nothing to skip before an error");
+        assert!(matches!(r.next().expect("ok"), Next::Record { .. }));
+        assert_eq!(r.position(), second);
+        assert!(r.next().expect_err("payload damaged").is_corruption());
+        assert!(r.skip_damaged());
+        match r.next().expect("ok") {
+            Next::Record { payload, .. } => assert_eq!(payload, b"third"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(r.next().expect("ok"), Next::End));
+
+        let mut bad = bytes;
+        bad[second as usize + 5] ^= 0x01; // the second header's length
+        let (_d, mut r) = reader_over(&bad);
+        assert!(matches!(r.next().expect("ok"), Next::Record { .. }));
+        assert!(r.next().expect_err("header damaged").is_corruption());
+        assert!(!r.skip_damaged(), "a length that did not verify is not trusted");
+        assert_eq!(r.position(), second);
     }
 
     #[test]

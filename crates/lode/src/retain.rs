@@ -16,6 +16,8 @@ pub(crate) struct Decision {
     /// It is at or below the oldest snapshot: every reader that sees this key sees this
     /// version or a newer one, and none sees anything older.
     pub seen_by_all: bool,
+    /// It is the newest version of its key in this stream.
+    pub newest: bool,
 }
 
 /// Streaming keep/drop decisions over entries in internal-key order.
@@ -42,13 +44,13 @@ impl Retainer {
         if self.current_key.as_deref() != Some(user_key) {
             self.current_key = Some(user_key.to_vec());
             self.last_stripe = stripe;
-            return Decision { keep: true, seen_by_all };
+            return Decision { keep: true, seen_by_all, newest: true };
         }
         if stripe == self.last_stripe {
-            return Decision { keep: false, seen_by_all };
+            return Decision { keep: false, seen_by_all, newest: false };
         }
         self.last_stripe = stripe;
-        Decision { keep: true, seen_by_all }
+        Decision { keep: true, seen_by_all, newest: false }
     }
 }
 

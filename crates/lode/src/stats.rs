@@ -45,6 +45,8 @@ pub struct Stats {
     pub compaction_bytes_read: u64,
     /// SST bytes written by compactions.
     pub compaction_bytes_written: u64,
+    /// Keys a [`crate::CompactionFilter`] removed.
+    pub compaction_filter_removed: u64,
     /// Bytes compaction is behind by (the picker's estimate); writers slow down on it.
     pub pending_compaction_bytes: u64,
     /// Times a writer was slowed down, and times it had to stop and wait.
@@ -103,6 +105,7 @@ pub(crate) struct Counters {
     pub compactions: AtomicU64,
     pub compaction_bytes_read: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
+    pub compaction_filter_removed: AtomicU64,
     pub user_bytes_written: AtomicU64,
     pub write_slowdowns: AtomicU64,
     pub write_stops: AtomicU64,

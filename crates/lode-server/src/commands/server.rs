@@ -1,12 +1,14 @@
 //! Server commands: INFO DBSIZE FLUSHDB FLUSHALL CONFIG COMMAND TIME SHUTDOWN SAVE BGSAVE
-//! LASTSAVE.
+//! LASTSAVE SLOWLOG.
 //!
 //! SAVE flushes the memtable to an SST and syncs (the closest thing to an RDB snapshot: all
 //! data is in checksummed, fsynced files); BGSAVE does the same on a background thread.
 
 use super::{int_arg, is};
 use crate::command::{self, CommandSpec, Ctx, flags::*};
-use crate::config::{Appendfsync, parse_bytes, parse_yes_no};
+use crate::config::{
+    Appendfsync, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes, parse_yes_no,
+};
 use crate::errors::{self, CommandError, CommandResult};
 use crate::keyspace::DbIndex;
 use crate::limits::QUERY_BUFFER_LIMIT_MIN;
@@ -101,6 +103,15 @@ pub(crate) const SPECS: &[CommandSpec] = &[
         "Returns the Unix timestamp of the last successful save to disk.",
         "1.0.0",
         lastsave
+    ),
+    spec!(
+        GROUP,
+        "slowlog",
+        -2,
+        ADMIN | LOADING | STALE,
+        "A container for slow log commands.",
+        "2.2.12",
+        slowlog
     ),
 ];
 
@@ -205,6 +216,9 @@ fn config_params(ctx: &Ctx<'_, '_>) -> Vec<(String, String)> {
         ),
         ("cache-size".to_string(), shared.config.cache_bytes.to_string()),
         ("memtable-size".to_string(), shared.config.memtable_bytes.to_string()),
+        ("slowlog-log-slower-than".to_string(), live.slowlog_log_slower_than_us().to_string()),
+        ("slowlog-max-len".to_string(), live.slowlog_max_len().to_string()),
+        ("metrics-port".to_string(), shared.metrics_addr.map_or(0, |a| a.port()).to_string()),
     ];
     out.extend(live.other().iter().map(|(k, v)| (k.clone(), v.clone())));
     out
@@ -301,7 +315,23 @@ fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), Comman
             .set_protected_mode(parse_yes_no(&text).map_err(|_| {
                 errors::config_set_failed(&lower, "argument must be 'yes' or 'no'")
             })?),
-        "port" | "bind" | "dir" | "cache-size" | "memtable-size" => {
+        "slowlog-log-slower-than" => {
+            let us = int_arg(value).map_err(|_| {
+                errors::config_set_failed(&lower, "argument couldn't be parsed into an integer")
+            })?;
+            let us = check_slowlog_log_slower_than(us)
+                .map_err(|why| errors::config_set_failed(&lower, &why))?;
+            live.set_slowlog_log_slower_than_us(us);
+        }
+        "slowlog-max-len" => {
+            let n = int_arg(value).map_err(|_| {
+                errors::config_set_failed(&lower, "argument couldn't be parsed into an integer")
+            })?;
+            let n =
+                check_slowlog_max_len(n).map_err(|why| errors::config_set_failed(&lower, &why))?;
+            live.set_slowlog_max_len(n);
+        }
+        "port" | "bind" | "dir" | "cache-size" | "memtable-size" | "metrics-port" => {
             return Err(errors::config_set_failed(&lower, "can't set immutable config"));
         }
         _ => {
@@ -367,5 +397,62 @@ fn command_cmd(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
             .collect(),
         )),
         _ => Err(errors::unknown_subcommand("command", &args[1])),
+    }
+}
+
+/// How many entries SLOWLOG GET returns without a count, as Redis.
+const SLOWLOG_GET_DEFAULT: usize = 10;
+
+fn slowlog(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let slowlog = &ctx.shared.slowlog;
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let exactly_two = |name: &str| {
+        if args.len() == 2 { Ok(()) } else { Err(errors::wrong_arity(&format!("slowlog|{name}"))) }
+    };
+    match sub.as_str() {
+        "get" => {
+            let count = match args.len() {
+                2 => SLOWLOG_GET_DEFAULT,
+                3 => match int_arg(&args[2]) {
+                    Ok(-1) => usize::MAX,
+                    Ok(n) => usize::try_from(n).map_err(|_| errors::SLOWLOG_COUNT)?,
+                    Err(_) => return Err(errors::SLOWLOG_COUNT.into()),
+                },
+                _ => return Err(errors::subcommand_syntax("slowlog", &args[1])),
+            };
+            Ok(slowlog.get(count))
+        }
+        "len" => {
+            exactly_two("len")?;
+            Ok(Reply::Integer(slowlog.len() as i64))
+        }
+        "reset" => {
+            exactly_two("reset")?;
+            slowlog.reset();
+            Ok(Reply::ok())
+        }
+        "help" => {
+            exactly_two("help")?;
+            Ok(Reply::Array(
+                [
+                    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GET [<count>]",
+                    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                    "    Entries are made of:",
+                    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                    "    client name",
+                    "LEN",
+                    "    Return the length of the slowlog.",
+                    "RESET",
+                    "    Reset the slowlog.",
+                    "HELP",
+                    "    Prints this help.",
+                ]
+                .iter()
+                .map(|l| Reply::Simple(Bytes::from_static(l.as_bytes())))
+                .collect(),
+            ))
+        }
+        _ => Err(errors::unknown_subcommand("slowlog", &args[1])),
     }
 }

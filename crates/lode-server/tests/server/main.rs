@@ -9,8 +9,10 @@ mod databases;
 mod durability;
 mod keys;
 mod limits;
+mod metrics;
 mod protocol;
 mod server_commands;
+mod slowlog;
 mod strings;
 mod transactions;
 
@@ -23,6 +25,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The Prometheus endpoint, when `Config::metrics_port` is set.
+    pub metrics: Option<SocketAddr>,
     pub dir: tempfile::TempDir,
     runtime: Option<tokio::runtime::Runtime>,
     handle: Option<ServerHandle>,
@@ -52,7 +56,13 @@ impl TestServer {
             .build()
             .expect("runtime");
         let handle = runtime.block_on(lode_server::start(config)).expect("server starts");
-        TestServer { addr: handle.local_addr(), dir, runtime: Some(runtime), handle: Some(handle) }
+        TestServer {
+            addr: handle.local_addr(),
+            metrics: handle.metrics_addr(),
+            dir,
+            runtime: Some(runtime),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self) -> String {

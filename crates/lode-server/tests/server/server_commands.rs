@@ -194,3 +194,27 @@ fn shutdown_stops_the_server_cleanly() {
     let mut con = server.client();
     assert_eq!(q::<String>(&mut con, &["GET", "kept"]), "yes");
 }
+
+#[test]
+fn commandstats_count_calls_and_their_microseconds() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    for _ in 0..3 {
+        let _: String = q(&mut con, &["SET", "k", "v"]);
+    }
+    let stats: String = q(&mut con, &["INFO", "commandstats"]);
+    // A command is counted once it has run, as in Redis: this INFO is not in its own reply.
+    assert!(!stats.contains("cmdstat_info:"), "{stats}");
+    let line = stats.lines().find_map(|l| l.strip_prefix("cmdstat_set:")).expect("set line");
+    let field = |name: &str| -> String {
+        line.split(',')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+            .to_string()
+    };
+    assert_eq!(field("calls"), "3");
+    let usec: u64 = field("usec").parse().expect("usec");
+    assert_eq!(field("usec_per_call"), format!("{:.2}", usec as f64 / 3.0), "{line}");
+    let stats: String = q(&mut con, &["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_info:calls=1,"), "{stats}");
+}

@@ -46,6 +46,19 @@ pub(crate) enum Reason {
     Manual,
 }
 
+impl Reason {
+    /// The word log lines use.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reason::L0Files => "l0-files",
+            Reason::LevelSize => "level-size",
+            Reason::Tombstones => "tombstones",
+            Reason::SpaceAmp => "space-amp",
+            Reason::Manual => "manual",
+        }
+    }
+}
+
 /// One compaction: merge `inputs` (from `level`) with `overlaps` (from `output_level`).
 #[derive(Debug, Clone)]
 pub(crate) struct Task {

@@ -15,12 +15,16 @@
 //! compaction); flushes run beside it on their own thread. The MANIFEST lock orders their
 //! edits, and compaction is the only remover of files, so its inputs are still there when it
 //! installs.
+//!
+//! Each finished task logs one `info` line (levels, input and output files and bytes, the
+//! picker's reason, duration); a failed one an `error`.
 
 use super::merge::Merge;
 use super::output::Output;
 use super::{Inner, lock};
 use crate::compaction::{Picker, Task};
 use crate::files;
+use crate::filter::FilterDecision;
 use crate::ikey::{self, ValueKind};
 use crate::iter::InternalIter;
 use crate::retain::Retainer;
@@ -29,9 +33,11 @@ use crate::version::{FileMeta, VersionEdit};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// Runs one task to completion and installs its result.
 fn run_task(inner: &Inner, task: &Task) -> Result<()> {
+    let started = Instant::now();
     let mut edit = VersionEdit::default();
     for f in &task.inputs {
         edit.deleted_files.push((task.level, f.number));
@@ -40,10 +46,21 @@ fn run_task(inner: &Inner, task: &Task) -> Result<()> {
         edit.deleted_files.push((task.output_level, f.number));
     }
     if task.is_trivial_move() {
-        edit.new_files.push((task.output_level, FileMeta::clone(&task.inputs[0])));
-        return install(inner, edit, &[]);
+        let file = &task.inputs[0];
+        edit.new_files.push((task.output_level, FileMeta::clone(file)));
+        install(inner, edit, &[])?;
+        tracing::info!(
+            from_level = task.level,
+            to_level = task.output_level,
+            file = file.number,
+            bytes = file.file_bytes,
+            reason = task.reason.name(),
+            "compaction moved a file down"
+        );
+        return Ok(());
     }
     let outputs = merge(inner, task)?;
+    let output_files = outputs.len();
     let written: u64 = outputs.iter().map(|f| f.file_bytes).sum();
     let read: u64 = task.all_inputs().map(|f| f.file_bytes).sum();
     edit.new_files.extend(outputs.into_iter().map(|f| (task.output_level, f)));
@@ -52,6 +69,17 @@ fn run_task(inner: &Inner, task: &Task) -> Result<()> {
     Counters::add(&inner.counters.compaction_bytes_written, written);
     Counters::add(&inner.counters.compaction_bytes_read, read);
     Counters::add(&inner.counters.compactions, 1);
+    tracing::info!(
+        from_level = task.level,
+        to_level = task.output_level,
+        input_files = removed.len(),
+        input_bytes = read,
+        output_files,
+        output_bytes = written,
+        reason = task.reason.name(),
+        duration = ?started.elapsed(),
+        "compaction finished"
+    );
     Ok(())
 }
 
@@ -80,10 +108,22 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
                 ));
             };
             let decision = retain.keep(p.user_key, p.seq);
+            let new_key = p.user_key != last_user.as_slice();
+            let mut kind = p.kind;
+            if let Some(filter) = &inner.opts.compaction_filter
+                && kind == ValueKind::Put
+                && decision.newest
+                && decision.seen_by_all
+                && filter.filter(p.user_key, &m.top().value()) == FilterDecision::Remove
+            {
+                // Every reader sees this version: it becomes a tombstone, which the bottom
+                // level drops below (older versions are in the same stripe and shadowed).
+                kind = ValueKind::Delete;
+                Counters::add(&inner.counters.compaction_filter_removed, 1);
+            }
             let drop_tombstone =
-                p.kind == ValueKind::Delete && task.bottommost && decision.seen_by_all;
+                kind == ValueKind::Delete && task.bottommost && decision.seen_by_all;
             if decision.keep && !drop_tombstone {
-                let new_key = p.user_key != last_user.as_slice();
                 if let Some(out) = current
                     .take_if(|o| new_key && o.estimated_bytes() >= inner.opts.target_file_bytes)
                 {
@@ -96,7 +136,11 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
                         current.insert(Output::create(fs, &inner.dir, &inner.opts, number)?)
                     }
                 };
-                out.add(key, p.kind, &m.top().value())?;
+                if kind == p.kind {
+                    out.add(key, kind, &m.top().value())?;
+                } else {
+                    out.add(&ikey::make(p.user_key, p.seq, kind), kind, &[])?;
+                }
                 if new_key {
                     last_user.clear();
                     last_user.extend_from_slice(p.user_key);
@@ -174,6 +218,7 @@ pub(crate) fn run_compactor(inner: Arc<Inner>) {
             }
         }
         if let Err(e) = compact_once(&inner, |v| inner.picker.pick(v)) {
+            tracing::error!(error = %e, "compaction failed: writes are refused until the database is reopened");
             inner.fail(format!("compaction failed: {e}"));
             return;
         }
@@ -211,6 +256,7 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
     for step in 0..crate::version::LEVELS {
         inner.check_writable()?;
         if let Err(e) = compact_once(inner, |v| Picker::manual_step(v, step)) {
+            tracing::error!(error = %e, "manual compaction failed: writes are refused until the database is reopened");
             inner.fail(format!("compaction failed: {e}"));
             return Err(e);
         }

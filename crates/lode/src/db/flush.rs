@@ -4,7 +4,9 @@
 //! the versions a live snapshot or the present can see, [`crate::retain`]), fsyncs the file
 //! and the directory, appends a version edit to the MANIFEST and fsyncs it, installs the new
 //! version together with the memtable's removal (one `ReadState` swap, so no reader sees the
-//! data twice or not at all), and only then deletes the memtable's WAL.
+//! data twice or not at all), and only then deletes the memtable's WAL. Each finished flush
+//! logs one `info` line (memtable bytes, SST bytes, entries, file, duration); a failed one an
+//! `error`.
 
 use super::output::Output;
 use super::{Inner, lock};
@@ -19,6 +21,7 @@ use crate::{Error, Result};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// Writes `mem` as SST `number`, durably. `None` when nothing in it needed keeping.
 pub(crate) fn write_table(
@@ -52,10 +55,13 @@ fn flush_oldest(inner: &Inner) -> Result<bool> {
     let Some(imm) = inner.read_state().imms.last().cloned() else {
         return Ok(false);
     };
+    let started = Instant::now();
     let snapshots: Vec<u64> = lock(&inner.snapshots).keys().copied().collect();
     let number = inner.next_file_number.fetch_add(1, Ordering::AcqRel);
     let meta = write_table(inner.fs.as_ref(), &inner.dir, &inner.opts, &imm, number, snapshots)?;
-    Counters::add(&inner.counters.flush_bytes_written, meta.as_ref().map_or(0, |m| m.file_bytes));
+    let (sst_bytes, entries) = meta.as_ref().map_or((0, 0), |m| (m.file_bytes, m.entries));
+    let file = meta.is_some().then_some(number);
+    Counters::add(&inner.counters.flush_bytes_written, sst_bytes);
 
     let mut m = lock(&inner.manifest);
     // WALs older than the oldest memtable still in memory are no longer needed.
@@ -77,6 +83,14 @@ fn flush_oldest(inner: &Inner) -> Result<bool> {
     super::checkpoint::remove_wal(inner, imm.wal_number());
     super::compact::delete_obsolete(inner);
     Counters::add(&inner.counters.flushes, 1);
+    tracing::info!(
+        memtable_bytes = imm.approximate_bytes(),
+        sst_bytes,
+        entries,
+        file,
+        duration = ?started.elapsed(),
+        "flush finished"
+    );
     Ok(true)
 }
 
@@ -96,6 +110,7 @@ pub(crate) fn run_flusher(inner: Arc<Inner>) {
             }
         }
         if let Err(e) = flush_oldest(&inner) {
+            tracing::error!(error = %e, "flush failed: writes are refused until the database is reopened");
             inner.fail(format!("flush failed: {e}"));
             return;
         }

@@ -25,6 +25,7 @@ mod output;
 mod snapshot;
 
 pub use iter::Iter;
+pub(crate) use open::SeqChain;
 pub use snapshot::Snapshot;
 
 use crate::batch::WriteBatch;
@@ -280,6 +281,7 @@ impl Inner {
             last_seqno: self.visible_seq.load(Ordering::Acquire),
             user_bytes_written: Counters::get(&c.user_bytes_written),
             compactions: Counters::get(&c.compactions),
+            compaction_filter_removed: Counters::get(&c.compaction_filter_removed),
             compaction_bytes_read: Counters::get(&c.compaction_bytes_read),
             compaction_bytes_written: Counters::get(&c.compaction_bytes_written),
             pending_compaction_bytes: self.picker.pending_bytes(&state.version),

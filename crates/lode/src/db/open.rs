@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
     // Writers may stop only where compaction is sure to start, or they would wait forever.
@@ -87,7 +88,7 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         ));
     }
     let recovered = Memtable::new(0);
-    let mut chain = SeqChain { next: None, sst_last: state.last_seqno };
+    let mut chain = SeqChain::new(state.last_seqno);
     for (i, &number) in wals.iter().enumerate() {
         let newest = i + 1 == wals.len();
         replay_wal(fs.as_ref(), dir, number, newest, &recovered, &mut chain)?;
@@ -187,26 +188,29 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
 fn start_threads(inner: &Arc<Inner>) -> Result<()> {
     let mut threads = lock(&inner.threads);
     let flusher = Arc::clone(inner);
-    threads.push(
-        std::thread::Builder::new()
-            .name("lode-flush".into())
-            .spawn(move || run_flusher(flusher))?,
-    );
+    threads.push(spawn("lode-flush", move || run_flusher(flusher))?);
     let compactor = Arc::clone(inner);
-    threads.push(
-        std::thread::Builder::new()
-            .name("lode-compact".into())
-            .spawn(move || run_compactor(compactor))?,
-    );
+    threads.push(spawn("lode-compact", move || run_compactor(compactor))?);
     if let Some(interval) = inner.opts.sync_interval {
         let syncer = Arc::clone(inner);
-        threads.push(
-            std::thread::Builder::new()
-                .name("lode-sync".into())
-                .spawn(move || run_syncer(syncer, interval))?,
-        );
+        threads.push(spawn("lode-sync", move || run_syncer(syncer, interval))?);
     }
     Ok(())
+}
+
+/// Starts a background thread that logs (flush and compaction lines) to the `tracing`
+/// subscriber that was current when the database was opened, if the opener had one in scope;
+/// otherwise to the global default, whenever it is set.
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    let scoped = !dispatch.is::<tracing::subscriber::NoSubscriber>();
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        if scoped {
+            tracing::dispatcher::with_default(&dispatch, run);
+        } else {
+            run();
+        }
+    })
 }
 
 /// Seqnos chain without gaps: every batch takes the seqnos right after the previous one, WALs
@@ -214,11 +218,36 @@ fn start_threads(inner: &Arc<Inner>) -> Result<()> {
 /// right after its `last_seqno` (or before it, in a checkpoint, whose MANIFEST records the
 /// seqno it was taken at). A jump means records are missing: an older WAL was cut short at a
 /// record boundary, which the record framing alone cannot see.
-struct SeqChain {
+#[derive(Debug)]
+pub(crate) struct SeqChain {
     /// The seqno the next batch must start at, once a batch was seen.
     next: Option<u64>,
     /// The MANIFEST's last seqno: the first batch may start at most one past it.
     sst_last: u64,
+}
+
+impl SeqChain {
+    /// The chain of WALs after a MANIFEST whose `last_seqno` is `sst_last`.
+    pub(crate) fn new(sst_last: u64) -> SeqChain {
+        SeqChain { next: None, sst_last }
+    }
+
+    /// Takes the next batch, of `count` ops from seqno `first`; `Err(reason)` when records
+    /// before it are missing.
+    pub(crate) fn take(&mut self, first: u64, count: u64) -> Result<(), String> {
+        let gap = match self.next {
+            Some(expected) => first != expected,
+            None => first > self.sst_last + 1,
+        };
+        if gap {
+            let expected = self.next.unwrap_or(self.sst_last + 1);
+            return Err(format!(
+                "batch starts at seqno {first} where {expected} was expected: records before it are missing"
+            ));
+        }
+        self.next = Some(first + count);
+        Ok(())
+    }
 }
 
 /// Replays WAL `number` into `mem`, checking the seqno chain. A torn tail is allowed (and
@@ -240,21 +269,9 @@ fn replay_wal(
                 let payload = bytes::Bytes::from(payload);
                 let (first, ops) =
                     batch::decode(&payload).map_err(|why| Error::corruption(&path, offset, why))?;
-                let gap = match chain.next {
-                    Some(expected) => first != expected,
-                    None => first > chain.sst_last + 1,
-                };
-                if gap {
-                    let expected = chain.next.unwrap_or(chain.sst_last + 1);
-                    return Err(Error::corruption(
-                        &path,
-                        offset,
-                        format!(
-                            "batch starts at seqno {first} where {expected} was expected: records before it are missing"
-                        ),
-                    ));
-                }
-                chain.next = Some(first + ops.len() as u64);
+                chain
+                    .take(first, ops.len() as u64)
+                    .map_err(|why| Error::corruption(&path, offset, why))?;
                 for op in ops {
                     mem.insert(op.key, op.seq, op.kind, op.value);
                 }

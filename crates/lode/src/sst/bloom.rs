@@ -105,6 +105,11 @@ impl BloomFilter {
         Ok(BloomFilter { bits: block.slice(..block.len() - 1), k })
     }
 
+    /// Probes per key (the `k` byte).
+    pub(crate) fn probes(&self) -> u32 {
+        self.k
+    }
+
     /// False only if the filter's table holds no entry for `user_key`.
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
         let bits = self.bits.len() as u64 * 8;

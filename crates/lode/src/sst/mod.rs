@@ -23,7 +23,9 @@ mod bloom;
 mod cache;
 mod table;
 
+pub(crate) use block::{BLOCK_TRAILER_BYTES, BlockHandle, BlockIter};
 #[allow(unused_imports)] // used by the db layer
 pub(crate) use cache::BlockCache;
+pub(crate) use table::FORMAT_VERSION;
 #[allow(unused_imports)] // used by the db layer
 pub(crate) use table::{TableBuilder, TableIter, TableOptions, TableReader, TableSummary};

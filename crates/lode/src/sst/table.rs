@@ -312,6 +312,7 @@ struct TableCore {
     index: Block,
     filter: Option<BloomFilter>,
     index_offset: u64,
+    footer: Footer,
     /// Where the footer starts: every block and its trailer end at or before it.
     blocks_end: u64,
     /// Index and filter bytes charged to the block cache while this table is open.
@@ -356,6 +357,16 @@ impl TableCore {
     }
 }
 
+/// Where the parts of a table are, from its footer: what inspection tools print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TableLayout {
+    pub file_bytes: u64,
+    pub footer_offset: u64,
+    pub index: BlockHandle,
+    /// The filter's handle and probe count; `None` for a table written without one.
+    pub filter: Option<(BlockHandle, u32)>,
+}
+
 /// An open SST. See the module docs.
 #[derive(Debug)]
 pub(crate) struct TableReader {
@@ -394,6 +405,7 @@ impl TableReader {
             index: Block::parse(Bytes::from_static(&[0, 0, 0, 0])).expect("the empty block"),
             filter: None,
             index_offset: footer.index.offset,
+            footer,
             blocks_end: footer_at,
             charged_bytes: 0,
             charged: false,
@@ -452,6 +464,50 @@ impl TableReader {
     /// The number the SST's file name carries.
     pub fn file_number(&self) -> u64 {
         self.core.file_number
+    }
+
+    /// The footer's handles (inspection tools; reads nothing).
+    pub fn layout(&self) -> TableLayout {
+        let c = &self.core;
+        TableLayout {
+            file_bytes: c.file.len(),
+            footer_offset: c.blocks_end,
+            index: c.footer.index,
+            filter: c.filter.as_ref().map(|f| (c.footer.filter, f.probes())),
+        }
+    }
+
+    /// The index entries in file order: each data block's handle and the internal key it is
+    /// filed under (its last key). Inspection tools read the data blocks one by one from these.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] naming the index block for a malformed entry or handle.
+    pub fn index_entries(&self) -> Result<Vec<(Vec<u8>, BlockHandle)>> {
+        let c = &self.core;
+        let mut it = BlockIter::new(c.index.clone(), c.path.clone(), c.index_offset);
+        let mut out = Vec::new();
+        it.seek_to_first();
+        while it.valid() {
+            let Some(handle) = BlockHandle::decode(&it.value()) else {
+                return Err(c.corruption(c.index_offset, "bad block handle in index"));
+            };
+            out.push((it.key().to_vec(), handle));
+            it.next();
+        }
+        it.take_error().map_or(Ok(out), Err)
+    }
+
+    /// Reads and verifies the data block at `handle` past the block cache (a tool reading
+    /// every block once must not evict what a server caches) and returns an iterator over it,
+    /// unpositioned. Entries are checked as it moves, like any block's.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] naming the block's offset if it does not verify; [`Error::Io`].
+    pub fn read_data_block(&self, handle: BlockHandle) -> Result<BlockIter> {
+        let c = &self.core;
+        let bytes = c.read_block(handle)?;
+        let block = Block::parse(bytes).map_err(|r| c.corruption(handle.offset, r))?;
+        Ok(BlockIter::new(block, c.path.clone(), handle.offset))
     }
 }
 
