@@ -6,6 +6,7 @@ mod tools;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use lode_server::limits::QUERY_BUFFER_LIMIT_MIN;
 use lode_server::{
     Appendfsync, Config, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
     parse_yes_no,
@@ -84,9 +85,19 @@ struct ServeArgs {
     /// Most clients connected at once [default: 10000].
     #[arg(long, value_name = "N")]
     maxclients: Option<u64>,
-    /// Close a client idle this many seconds; 0 = never [default: 0].
+    /// Close a client idle this many seconds, or whose request is still incomplete this many
+    /// seconds after its first byte (a slow sender); 0 = never [default: 0].
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<u64>,
+    /// Close a client that has sent more than this of a request not yet complete, e.g.
+    /// `64mb`; at least 1mb [default: 1gb].
+    #[arg(long, value_name = "SIZE")]
+    client_query_buffer_limit: Option<String>,
+    /// Close a client whose replies waiting to be written pass HARD, or stay over SOFT for
+    /// SECONDS; 0 turns a limit off. Redis's syntax; only the normal class applies to Lode
+    /// (replica and pubsub are accepted) [default: "normal 1gb 256mb 60"].
+    #[arg(long, value_name = "normal HARD SOFT SECONDS")]
+    client_output_buffer_limit: Option<String>,
     /// Engine block cache, e.g. `256mb`, `1gb` or plain bytes [default: 256mb].
     #[arg(long, value_name = "SIZE")]
     cache_size: Option<String>,
@@ -135,6 +146,8 @@ struct FileConfig {
     requirepass: Option<String>,
     maxclients: Option<u64>,
     timeout: Option<u64>,
+    client_query_buffer_limit: Option<Size>,
+    client_output_buffer_limit: Option<String>,
     cache_size: Option<Size>,
     memtable_size: Option<Size>,
     protected_mode: Option<YesNo>,
@@ -188,6 +201,21 @@ fn resolve(args: ServeArgs) -> Result<Config> {
     }
     if let Some(t) = args.timeout.or(file.timeout) {
         config.timeout_secs = t;
+    }
+    if let Some(b) = size(
+        args.client_query_buffer_limit.as_deref(),
+        file.client_query_buffer_limit.as_ref(),
+        "client-query-buffer-limit",
+    )? {
+        if (b as u64) < QUERY_BUFFER_LIMIT_MIN {
+            bail!("client-query-buffer-limit must be at least 1mb (Redis's floor), not {b} bytes");
+        }
+        config.client_query_buffer_limit = b as u64;
+    }
+    if let Some(text) = args.client_output_buffer_limit.or(file.client_output_buffer_limit) {
+        config.client_output_buffer_limit.apply(&text).map_err(anyhow::Error::msg).with_context(
+            || format!("client-output-buffer-limit {text:?} (e.g. \"normal 1gb 256mb 60\")"),
+        )?;
     }
     if let Some(b) = size(args.cache_size.as_deref(), file.cache_size.as_ref(), "cache-size")? {
         config.cache_bytes = b;
@@ -334,6 +362,40 @@ mod tests {
         assert!(format!("{err:#}").contains("between -1 and"), "{err:#}");
         let err = resolve(args(&["--slowlog-max-len", "9223372036854775808"])).expect_err("> i64");
         assert!(format!("{err:#}").contains("slowlog-max-len"), "{err:#}");
+    }
+
+    #[test]
+    fn client_limits_from_flags_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lode.toml");
+        std::fs::write(
+            &path,
+            "client-query-buffer-limit = \"2mb\"\nclient-output-buffer-limit = \"normal 8mb 2mb 5\"\n",
+        )
+        .expect("write");
+        let config = resolve(args(&["--config", path.to_str().expect("utf8")])).expect("config");
+        assert_eq!(config.client_query_buffer_limit, 2 << 20);
+        assert_eq!(
+            config.client_output_buffer_limit.normal,
+            lode_server::OutputBufferLimit {
+                hard_bytes: 8 << 20,
+                soft_bytes: 2 << 20,
+                soft_secs: 5
+            }
+        );
+        let config = resolve(args(&[
+            "--client-query-buffer-limit",
+            "1mb",
+            "--client-output-buffer-limit",
+            "normal 0 0 0",
+        ]))
+        .expect("config");
+        assert_eq!(config.client_query_buffer_limit, 1 << 20);
+        assert_eq!(config.client_output_buffer_limit.normal, lode_server::OutputBufferLimit::NONE);
+        let floor = resolve(args(&["--client-query-buffer-limit", "1048575"]));
+        assert!(format!("{:#}", floor.expect_err("under 1mb")).contains("at least 1mb"));
+        let bad = resolve(args(&["--client-output-buffer-limit", "normal 1mb"]));
+        assert!(format!("{:#}", bad.expect_err("3 words")).contains("Wrong number of arguments"));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct RequestDecoder {
     /// How many bytes at the front of the buffer have been searched for the current line's
     /// terminator without finding it.
     scanned: usize,
+    /// Bytes of the multibulk in progress already taken from the buffer (its count line and
+    /// every length line and payload so far); 0 between requests.
+    taken: usize,
     failed: Option<ProtocolError>,
 }
 
@@ -85,6 +88,13 @@ impl RequestDecoder {
     /// not complete yet.
     pub fn is_mid_request(&self) -> bool {
         matches!(self.state, State::Multibulk { .. })
+    }
+
+    /// Bytes of the incomplete request already taken from the buffer. With the buffer's own
+    /// length this is everything received of the request in progress, however the reads
+    /// split it: what a server holds for a client between requests (Redis's query buffer).
+    pub fn partial_request_bytes(&self) -> usize {
+        self.taken
     }
 
     /// Decodes the next request from the front of `buf`, removing the bytes it used.
@@ -157,6 +167,7 @@ impl RequestDecoder {
                     if count == 0 {
                         continue;
                     }
+                    self.taken = line + 2;
                     self.state = State::Multibulk {
                         remaining: count,
                         args: Vec::with_capacity(count.min(ARGS_CAPACITY_INITIAL_MAX)),
@@ -177,8 +188,10 @@ impl RequestDecoder {
                     if *remaining == 0 {
                         let args = std::mem::take(args);
                         self.state = State::Idle;
+                        self.taken = 0;
                         return Ok(Some(args));
                     }
+                    self.taken += len + 2;
                     self.state_bulk_bytes(None);
                 }
                 State::Multibulk { bulk_bytes: None, .. } => {
@@ -215,6 +228,7 @@ impl RequestDecoder {
                     }
                     buf.advance(line + 2);
                     self.scanned = 0;
+                    self.taken += line + 2;
                     self.state_bulk_bytes(Some(len));
                 }
             }

@@ -10,6 +10,7 @@
 //! [`BURST_PENDING_BYTES_MAX`]). With `appendfsync always` the burst's replies are released
 //! only after `Db::sync`, which runs after the lock is dropped so concurrent bursts share fsyncs.
 
+use crate::client_limits::LimitHit;
 use crate::commands;
 use crate::config::Appendfsync;
 use crate::errors::{self, CommandError, CommandResult};
@@ -163,14 +164,19 @@ pub(crate) struct Ctx<'c, 'a> {
 }
 
 impl Ctx<'_, '_> {
-    /// Fails with `OutputLimit` if `more` reply bytes would pass the output cap
-    /// (`Config::output_bytes_max`, default [`crate::limits::OUTPUT_BYTES_MAX`]).
-    pub(crate) fn charge(&self, more: usize) -> Result<(), CommandError> {
-        if self.out_bytes.saturating_add(more) > self.shared.config.output_bytes_max {
-            Err(CommandError::OutputLimit)
-        } else {
-            Ok(())
+    /// Reply bytes this command can still add before the client's pending replies pass its
+    /// output hard limit (`client-output-buffer-limit`).
+    pub(crate) fn output_room(&self) -> usize {
+        match self.shared.live.output_limit().hard_bytes {
+            0 => usize::MAX,
+            hard => usize::try_from(hard).unwrap_or(usize::MAX).saturating_sub(self.out_bytes),
         }
+    }
+
+    /// Fails with `OutputLimit` if `more` reply bytes would pass the output hard limit, so a
+    /// handler gives up before it builds a reply that would close the client anyway.
+    pub(crate) fn charge(&self, more: usize) -> Result<(), CommandError> {
+        if more > self.output_room() { Err(CommandError::OutputLimit) } else { Ok(()) }
     }
 
     pub(crate) fn hit(&self, found: bool) {
@@ -267,8 +273,10 @@ pub(crate) fn call(ctx: &mut Ctx<'_, '_>, spec: &CommandSpec, req: &Request) -> 
 }
 
 /// Runs up to [`BURST_COMMANDS_MAX`] requests from the front of `queue` (fewer once their
-/// replies pass [`BURST_OUTPUT_BYTES_MAX`]), appending the replies to `out`. Returns false if
-/// the connection must close at once (a reply passed the output cap, or SHUTDOWN).
+/// replies pass [`BURST_OUTPUT_BYTES_MAX`]), appending the replies to `out` (empty or holding
+/// replies not yet written). Returns false if the connection must close at once: the pending
+/// replies passed the output hard limit (the client gets none of them, as in Redis), or
+/// SHUTDOWN.
 pub(crate) fn run_burst(
     shared: &Shared,
     session: &mut Session,
@@ -282,6 +290,7 @@ pub(crate) fn run_burst(
     let mut uncommitted = 0usize;
     let mut replies = 0usize;
     let mut keep_open = true;
+    let output_limit = shared.live.output_limit();
     while replies < BURST_COMMANDS_MAX && out.len() - start < BURST_OUTPUT_BYTES_MAX {
         let Some(req) = queue.pop_front() else { break };
         let mut ctx = Ctx { shared, session, tx: &mut tx, now_ms: 0, out_bytes: out.len() };
@@ -296,15 +305,17 @@ pub(crate) fn run_burst(
                 }
                 None => {
                     if matches!(e, CommandError::OutputLimit) {
-                        tracing::warn!(
-                            id = session.client.id,
-                            "reply passed the output-buffer limit: closing the client"
-                        );
+                        output_limit_hit(shared, session);
                     }
                     keep_open = false;
                     break;
                 }
             },
+        }
+        if output_limit.over_hard(out.len()) {
+            output_limit_hit(shared, session);
+            keep_open = false;
+            break;
         }
         replies += 1;
         uncommitted += 1;
@@ -331,6 +342,12 @@ pub(crate) fn run_burst(
         replace_with_error(out, start, replies, &errors::write_failed(&e), session);
     }
     keep_open
+}
+
+/// The client's pending replies passed its output hard limit: it is closed.
+fn output_limit_hit(shared: &Shared, session: &Session) {
+    shared.stats.count_limit(LimitHit::OutputHard);
+    tracing::warn!(id = session.client.id, "{}", LimitHit::OutputHard.describe());
 }
 
 /// A failed commit or sync: the last `count` replies (from `from`) become the error.

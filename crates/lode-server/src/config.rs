@@ -4,6 +4,7 @@
 //! Pure: parsing sizes (`64mb`, `1gb`, plain bytes) and Redis's yes/no and `appendfsync`
 //! words are functions of strings; the binary (crates/lode-cli) reads flags and the TOML file.
 
+use crate::client_limits::{OutputBufferLimit, OutputBufferLimits};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
@@ -112,11 +113,15 @@ pub struct Config {
     pub memtable_bytes: usize,
     /// Refuse non-loopback clients while no password is set.
     pub protected_mode: bool,
-    /// Drop a client whose socket accepts no reply bytes for this long (a stalled reader).
+    /// Drop a client whose socket accepts no reply bytes for this long (a stalled reader;
+    /// [`crate::limits::WRITE_STALL_TIMEOUT`] by default).
     pub write_stall_timeout: Duration,
-    /// Most reply bytes a client can have waiting before it is dropped
-    /// ([`crate::limits::OUTPUT_BYTES_MAX`] by default).
-    pub output_bytes_max: usize,
+    /// `client-query-buffer-limit`: most bytes of an incomplete request a client may have
+    /// sent ([`crate::limits::QUERY_BUFFER_LIMIT_DEFAULT`] by default).
+    pub client_query_buffer_limit: u64,
+    /// `client-output-buffer-limit`: most reply bytes a client may have waiting
+    /// ([`OutputBufferLimits::DEFAULT`]).
+    pub client_output_buffer_limit: OutputBufferLimits,
     /// How often the active expiry cycle runs.
     pub active_expiry_interval: Duration,
     /// The TOML file the configuration came from, for INFO's `config_file`.
@@ -144,8 +149,9 @@ impl Default for Config {
             cache_bytes: 256 << 20,
             memtable_bytes: 64 << 20,
             protected_mode: true,
-            write_stall_timeout: Duration::from_secs(30),
-            output_bytes_max: crate::limits::OUTPUT_BYTES_MAX,
+            write_stall_timeout: crate::limits::WRITE_STALL_TIMEOUT,
+            client_query_buffer_limit: crate::limits::QUERY_BUFFER_LIMIT_DEFAULT,
+            client_output_buffer_limit: OutputBufferLimits::DEFAULT,
             active_expiry_interval: Duration::from_millis(100),
             config_file: None,
             slowlog_log_slower_than_us: SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US,
@@ -198,6 +204,10 @@ pub(crate) struct LiveConfig {
     timeout_secs: AtomicU64,
     appendfsync: AtomicU8,
     protected_mode: AtomicBool,
+    query_buffer_limit: AtomicU64,
+    /// The normal class of `output_limits`, read by every burst without a lock.
+    output_normal: [AtomicU64; 3],
+    output_limits: Mutex<OutputBufferLimits>,
     slowlog_log_slower_than_us: AtomicI64,
     slowlog_max_len: AtomicU64,
     /// Redis tuning names Lode accepts and echoes but does not act on.
@@ -213,6 +223,12 @@ impl LiveConfig {
             timeout_secs: AtomicU64::new(config.timeout_secs),
             appendfsync: AtomicU8::new(config.appendfsync.to_u8()),
             protected_mode: AtomicBool::new(config.protected_mode),
+            query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit),
+            output_normal: {
+                let n = config.client_output_buffer_limit.normal;
+                [n.hard_bytes, n.soft_bytes, n.soft_secs].map(AtomicU64::new)
+            },
+            output_limits: Mutex::new(config.client_output_buffer_limit),
             slowlog_log_slower_than_us: AtomicI64::new(config.slowlog_log_slower_than_us),
             slowlog_max_len: AtomicU64::new(config.slowlog_max_len),
             other: Mutex::new(other),
@@ -252,6 +268,34 @@ impl LiveConfig {
     }
     pub(crate) fn set_protected_mode(&self, yes: bool) {
         self.protected_mode.store(yes, Ordering::Relaxed);
+    }
+    pub(crate) fn client_query_buffer_limit(&self) -> u64 {
+        self.query_buffer_limit.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_client_query_buffer_limit(&self, bytes: u64) {
+        self.query_buffer_limit.store(bytes, Ordering::Relaxed);
+    }
+    /// The normal clients' output-buffer limit (every Lode client's).
+    pub(crate) fn output_limit(&self) -> OutputBufferLimit {
+        let [hard_bytes, soft_bytes, soft_secs] =
+            self.output_normal.each_ref().map(|a| a.load(Ordering::Relaxed));
+        OutputBufferLimit { hard_bytes, soft_bytes, soft_secs }
+    }
+    pub(crate) fn output_limits(&self) -> OutputBufferLimits {
+        *self.output_limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Applies CONFIG SET's `client-output-buffer-limit` text.
+    ///
+    /// # Errors
+    /// Redis's reason; nothing changes.
+    pub(crate) fn apply_output_limits(&self, text: &str) -> Result<(), &'static str> {
+        let mut limits = self.output_limits.lock().unwrap_or_else(|e| e.into_inner());
+        limits.apply(text)?;
+        let n = limits.normal;
+        for (slot, v) in self.output_normal.iter().zip([n.hard_bytes, n.soft_bytes, n.soft_secs]) {
+            slot.store(v, Ordering::Relaxed);
+        }
+        Ok(())
     }
     pub(crate) fn slowlog_log_slower_than_us(&self) -> i64 {
         self.slowlog_log_slower_than_us.load(Ordering::Relaxed)
@@ -301,11 +345,6 @@ pub(crate) const INERT_DEFAULTS: &[(&str, &str)] = &[
     ("auto-aof-rewrite-percentage", "100"),
     ("auto-aof-rewrite-min-size", "67108864"),
     ("proto-max-bulk-len", "536870912"),
-    ("client-query-buffer-limit", "1073741824"),
-    (
-        "client-output-buffer-limit",
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-    ),
     ("hash-max-listpack-entries", "128"),
     ("hash-max-listpack-value", "64"),
     ("list-max-listpack-size", "-2"),

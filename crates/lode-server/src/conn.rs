@@ -1,38 +1,81 @@
-//! One client connection: read -> decode -> run bursts -> write, until the client leaves.
+//! One client connection: read -> decode -> run bursts -> write, until the client leaves or a
+//! limit closes it.
 //!
-//! Loop: read what the socket has into a bounded query buffer; decode every whole request in
-//! it; run them as bursts (`command::run_burst`: engine work on a blocking thread, one call per
+//! Loop: read what the socket has into the query buffer; decode every whole request in it;
+//! run them as bursts (`command::run_burst`: engine work on a blocking thread, one call per
 //! burst, never one per command); write all the replies; only then read again. So a client that
 //! pipelines gets its replies in one write, and one that does not read them holds at most one
-//! burst of replies ([`BURST_OUTPUT_BYTES_MAX`]) in the server: the rest waits in its own socket
-//! buffers. A socket that accepts no reply bytes for `write_stall_timeout` is a stalled reader
-//! and is dropped.
+//! burst of replies ([`crate::limits::BURST_OUTPUT_BYTES_MAX`]) in the server: the rest waits
+//! in its own socket buffers.
+//!
+//! Limits (client_limits.rs has the policy, limits.rs the reasons): after every read, what the
+//! client has sent of its incomplete request against `client-query-buffer-limit`; while
+//! replies are written, the pending bytes against `client-output-buffer-limit` and the time
+//! since the socket last took a byte against the write-stall timeout; while waiting for a
+//! request, `timeout` since the last reply or since the incomplete request's first byte.
+//! A client closed by a limit gets no reply, as in Redis; the reason is logged once, in
+//! [`serve`].
 //!
 //! A protocol error is answered once, after the replies of the requests before it, and the
 //! connection is closed, as Redis does.
 
+use crate::client_limits::{self, LimitHit, OutputBufferLimit};
+use crate::clients::ClientHandle;
 use crate::command::{self, Needs};
-use crate::limits::{BURST_COMMANDS_MAX, BURST_OUTPUT_BYTES_MAX, READ_CHUNK_BYTES};
+use crate::limits::{
+    BURST_COMMANDS_MAX, OUTPUT_BUFFER_KEEP_BYTES, QUERY_BUFFER_KEEP_BYTES, READ_CHUNK_BYTES,
+};
 use crate::server::Shared;
 use crate::session::Session;
 use bytes::BytesMut;
 use lode_resp::{PreAuthLimits, ProtocolError, Reply, Request, RequestDecoder, RequestLimits};
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    let laddr = stream.local_addr().unwrap_or(shared.local_addr);
-    let client = shared.clients.add(peer, laddr);
-    tracing::debug!(id = client.id, %peer, "client connected");
+/// Capacity of a new query buffer.
+const QUERY_BUFFER_INITIAL_BYTES: usize = 16 << 10;
+
+/// Request slots kept in an emptied queue; a bigger one (after a deep pipeline) is shrunk.
+const QUEUE_KEEP_REQUESTS: usize = 1024;
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The client closed, QUIT, CLIENT KILL, SHUTDOWN, a protocol error answered, or a burst
+    /// that closed it (already logged there).
+    Done,
+    /// A limit closed it.
+    Limit(LimitHit),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl From<io::Error> for End {
+    fn from(e: io::Error) -> End {
+        End::Io(e)
+    }
+}
+
+/// Serves `client` (already registered, so maxclients counts it) until it leaves.
+pub(crate) async fn serve(shared: Arc<Shared>, mut stream: TcpStream, client: Arc<ClientHandle>) {
+    tracing::debug!(id = client.id, peer = %client.addr, "client connected");
     let authed = shared.live.requirepass().is_none();
     let mut session = Some(Session::new(Arc::clone(&client), authed));
-    if let Err(e) = run(&shared, stream, &mut session).await {
-        tracing::debug!(id = client.id, error = %e, "client connection ended");
+    // The socket closes when `stream` drops, after the reason is counted and logged.
+    match run(&shared, &mut stream, &mut session).await {
+        End::Done => {}
+        End::Limit(hit) => {
+            shared.stats.count_limit(hit);
+            match hit {
+                LimitHit::Idle => tracing::debug!(id = client.id, "{}", hit.describe()),
+                _ => tracing::warn!(id = client.id, peer = %client.addr, "{}", hit.describe()),
+            }
+        }
+        End::Io(e) => tracing::debug!(id = client.id, error = %e, "client connection ended"),
     }
     if let Some(mut s) = session {
         s.unwatch_all(&shared.ks);
@@ -75,20 +118,20 @@ fn decode(
     None
 }
 
-async fn run(
-    shared: &Arc<Shared>,
-    mut stream: TcpStream,
-    slot: &mut Option<Session>,
-) -> io::Result<()> {
+async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Session>) -> End {
     let client = Arc::clone(&slot.as_ref().expect("session present").client);
     let mut decoder = RequestDecoder::with_limits(limits(slot.as_ref().expect("session present")));
-    let mut buf = BytesMut::with_capacity(16 << 10);
+    let mut buf = BytesMut::with_capacity(QUERY_BUFFER_INITIAL_BYTES);
     let mut out = BytesMut::new();
     let mut queue: VecDeque<Request> = VecDeque::new();
     let mut stop = shared.shutdown_signal();
     let stall = shared.config.write_stall_timeout;
+    // When the last read returned, and when the first byte of the incomplete request came.
+    let mut last_read = Instant::now();
+    let mut partial_since: Option<Instant> = None;
     loop {
         let mut protocol_error = decode(&mut decoder, &mut buf, &mut queue);
+        let completed_any = !queue.is_empty();
         while !queue.is_empty() {
             let needs = command::needs(&queue);
             let mut session = slot.take().expect("session present");
@@ -99,29 +142,35 @@ async fn run(
             } else {
                 let sh = Arc::clone(shared);
                 let (mut q, mut o) = (std::mem::take(&mut queue), std::mem::take(&mut out));
-                let (s, q, o, keep) = tokio::task::spawn_blocking(move || {
+                let joined = tokio::task::spawn_blocking(move || {
                     let keep = command::run_burst(&sh, &mut session, &mut q, &mut o, needs);
                     (session, q, o, keep)
                 })
-                .await
-                .map_err(io::Error::other)?;
+                .await;
+                let (s, q, o, keep) = match joined {
+                    Ok(done) => done,
+                    Err(e) => return End::Io(io::Error::other(e)),
+                };
                 (queue, out) = (q, o);
                 *slot = Some(s);
                 keep
             };
             let session = slot.as_mut().expect("session present");
             if !keep_open {
-                return Ok(());
+                return End::Done;
             }
             // Counted before the write, so a client that has its reply sees it counted.
             shared.metrics.net_written_bytes.inc_by(out.len() as u64);
-            write_all(&mut stream, &out, stall).await?;
+            let limit = shared.live.output_limit();
+            if let Err(end) = write_replies(stream, &out, limit, stall, &client).await {
+                return end;
+            }
             out.clear();
-            if out.capacity() > BURST_OUTPUT_BYTES_MAX {
+            if out.capacity() > OUTPUT_BUFFER_KEEP_BYTES {
                 out = BytesMut::new();
             }
             if session.close_after_reply || client.is_killed() || shutting_down(&stop) {
-                return Ok(());
+                return End::Done;
             }
             decoder.set_limits(limits(session));
             if protocol_error.is_none() {
@@ -137,35 +186,63 @@ async fn run(
             let session = slot.as_ref().expect("session present");
             Reply::error(e.message().to_string()).encode(session.proto, &mut out);
             shared.metrics.net_written_bytes.inc_by(out.len() as u64);
-            write_all(&mut stream, &out, stall).await?;
-            return Ok(());
+            let limit = shared.live.output_limit();
+            return match write_replies(stream, &out, limit, stall, &client).await {
+                Ok(()) => End::Done,
+                Err(end) => end,
+            };
         }
-        if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
-            buf.reserve(READ_CHUNK_BYTES);
+        let partial = !buf.is_empty() || decoder.is_mid_request();
+        partial_since = match (partial, completed_any) {
+            (false, _) => None,
+            // Requests completed in the last read: the incomplete one began in it too.
+            (true, true) => Some(last_read),
+            (true, false) => partial_since.or(Some(last_read)),
+        };
+        if !partial && buf.capacity() > QUERY_BUFFER_KEEP_BYTES {
+            buf = BytesMut::with_capacity(QUERY_BUFFER_INITIAL_BYTES);
         }
-        let idle = shared.live.timeout_secs();
+        if queue.capacity() > QUEUE_KEEP_REQUESTS {
+            queue.shrink_to(QUEUE_KEEP_REQUESTS);
+        }
+        // Room for the next read: between requests a small buffer, reused in place, so an
+        // idle or light client holds little; inside a request (it may be big) a read chunk.
+        let room = if partial { READ_CHUNK_BYTES } else { QUERY_BUFFER_INITIAL_BYTES };
+        if buf.capacity() - buf.len() < room / 4 {
+            buf.reserve(room);
+        }
+        let timeout = shared.live.timeout_secs();
+        let deadline = client_limits::read_deadline(timeout, Instant::now(), partial_since);
         let read = async {
-            if idle == 0 {
-                Ok(stream.read_buf(&mut buf).await)
-            } else {
-                tokio::time::timeout(Duration::from_secs(idle), stream.read_buf(&mut buf)).await
+            match deadline {
+                None => Ok(stream.read_buf(&mut buf).await),
+                Some(at) => {
+                    let at = tokio::time::Instant::from_std(at);
+                    tokio::time::timeout_at(at, stream.read_buf(&mut buf)).await
+                }
             }
         };
         tokio::select! {
             result = read => match result {
-                Ok(Ok(0)) => return Ok(()),
+                Ok(Ok(0)) => return End::Done,
                 Ok(Ok(n)) => {
                     client.touch();
                     shared.metrics.net_read_bytes.inc_by(n as u64);
+                    last_read = Instant::now();
+                    let held = decoder.partial_request_bytes() + buf.len();
+                    let limit = shared.live.client_query_buffer_limit();
+                    if client_limits::query_buffer_over(held, limit) {
+                        return End::Limit(LimitHit::QueryBuffer);
+                    }
                 }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    tracing::debug!(id = client.id, "idle timeout: closing the client");
-                    return Ok(());
+                Ok(Err(e)) => return End::Io(e),
+                Err(_) if partial_since.is_some() => {
+                    return End::Limit(LimitHit::RequestTimeout);
                 }
+                Err(_) => return End::Limit(LimitHit::Idle),
             },
-            () = client.kill_signal.notified() => return Ok(()),
-            () = crate::server::stopped(&mut stop) => return Ok(()),
+            () = client.kill_signal.notified() => return End::Done,
+            () = crate::server::stopped(&mut stop) => return End::Done,
         }
     }
 }
@@ -174,20 +251,41 @@ fn shutting_down(stop: &tokio::sync::watch::Receiver<bool>) -> bool {
     *stop.borrow()
 }
 
-/// Writes `data`, failing if the socket takes no bytes for `stall`.
-async fn write_all(stream: &mut TcpStream, data: &[u8], stall: Duration) -> io::Result<()> {
+/// Writes `data` (the client's pending replies), closing the client if they pass `limit`'s
+/// hard limit, stay over its soft limit for its seconds, or the socket takes no byte for
+/// `stall`. CLIENT KILL ends the write at once.
+async fn write_replies(
+    stream: &mut TcpStream,
+    data: &[u8],
+    limit: OutputBufferLimit,
+    stall: Duration,
+    client: &ClientHandle,
+) -> Result<(), End> {
     let mut pos = 0;
+    let mut over_soft_since = None;
+    let mut progress_at = Instant::now();
     while pos < data.len() {
-        match tokio::time::timeout(stall, stream.write(&data[pos..])).await {
-            Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(Ok(n)) => pos += n,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "client stopped reading replies",
-                ));
-            }
+        let now = Instant::now();
+        let soft_deadline =
+            limit.check(data.len() - pos, &mut over_soft_since, now).map_err(End::Limit)?;
+        let stall_deadline = progress_at + stall;
+        if stall_deadline <= now {
+            return Err(End::Limit(LimitHit::WriteStall));
+        }
+        let deadline = soft_deadline.map_or(stall_deadline, |soft| soft.min(stall_deadline));
+        let at = tokio::time::Instant::from_std(deadline);
+        tokio::select! {
+            written = tokio::time::timeout_at(at, stream.write(&data[pos..])) => match written {
+                Ok(Ok(0)) => return Err(End::Io(io::ErrorKind::WriteZero.into())),
+                Ok(Ok(n)) => {
+                    pos += n;
+                    progress_at = Instant::now();
+                }
+                Ok(Err(e)) => return Err(End::Io(e)),
+                // A deadline passed: the next check says which limit closes the client.
+                Err(_) => {}
+            },
+            () = client.kill_signal.notified() => return Err(End::Done),
         }
     }
     Ok(())

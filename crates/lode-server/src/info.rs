@@ -2,6 +2,7 @@
 //! CRLF), with the fields monitoring tools read. `redis_version` reports a 7.0-compatible
 //! version because clients gate features on it; `lode_version` says what is really running.
 
+use crate::client_limits::LimitHit;
 use crate::keyspace::Keyspace;
 use crate::server::{REDIS_VERSION, Shared};
 use std::collections::{BTreeMap, VecDeque};
@@ -19,6 +20,15 @@ pub(crate) struct ServerStats {
     pub commands: AtomicU64,
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Clients closed by `client-query-buffer-limit`.
+    query_buffer_limit_disconnections: AtomicU64,
+    /// Clients closed by `client-output-buffer-limit` (hard or soft).
+    output_buffer_limit_disconnections: AtomicU64,
+    /// Clients closed by the write-stall timeout.
+    write_stall_disconnections: AtomicU64,
+    /// Clients closed by `timeout`: idle, or a request incomplete for that long.
+    idle_timeout_disconnections: AtomicU64,
+    request_timeout_disconnections: AtomicU64,
     ops_samples: Mutex<VecDeque<(Instant, u64)>>,
     /// Calls and microseconds in the handler per command name (`# Commandstats`).
     calls: Mutex<BTreeMap<&'static str, (u64, u64)>>,
@@ -27,6 +37,18 @@ pub(crate) struct ServerStats {
 }
 
 impl ServerStats {
+    /// Counts a client closed by `hit`.
+    pub(crate) fn count_limit(&self, hit: LimitHit) {
+        match hit {
+            LimitHit::QueryBuffer => &self.query_buffer_limit_disconnections,
+            LimitHit::OutputHard | LimitHit::OutputSoft => &self.output_buffer_limit_disconnections,
+            LimitHit::WriteStall => &self.write_stall_disconnections,
+            LimitHit::Idle => &self.idle_timeout_disconnections,
+            LimitHit::RequestTimeout => &self.request_timeout_disconnections,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records the command counter (called by the cron every tick).
     pub(crate) fn sample(&self) {
         let mut samples = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
@@ -51,6 +73,15 @@ impl ServerStats {
         self.commands.store(0, Ordering::Relaxed);
         self.connections_received.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
+        for c in [
+            &self.query_buffer_limit_disconnections,
+            &self.output_buffer_limit_disconnections,
+            &self.write_stall_disconnections,
+            &self.idle_timeout_disconnections,
+            &self.request_timeout_disconnections,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
         self.ops_samples.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.errors.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -316,6 +347,32 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "pubsub_channels", &0);
             kv(out, "pubsub_patterns", &0);
             kv(out, "total_error_replies", &s.error_replies());
+            // Redis 7.2's names (7.0 has no such counters).
+            kv(
+                out,
+                "client_query_buffer_limit_disconnections",
+                &s.query_buffer_limit_disconnections.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "client_output_buffer_limit_disconnections",
+                &s.output_buffer_limit_disconnections.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "lode_write_stall_disconnections",
+                &s.write_stall_disconnections.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "lode_idle_timeout_disconnections",
+                &s.idle_timeout_disconnections.load(Ordering::Relaxed),
+            );
+            kv(
+                out,
+                "lode_request_timeout_disconnections",
+                &s.request_timeout_disconnections.load(Ordering::Relaxed),
+            );
             kv(out, "lode_block_cache_hits", &stats.block_cache_hits);
             kv(out, "lode_block_cache_misses", &stats.block_cache_misses);
         }

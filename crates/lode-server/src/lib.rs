@@ -5,7 +5,8 @@
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
 //! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`metrics`] and [`metrics_http`]
-//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`], and
+//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
+//! [`client_limits`] (what closes an abusive client), and
 //! [`errors`] (every Redis error text, in one place).
 //!
 //! ```no_run
@@ -19,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_limits;
 mod clients;
 mod command;
 mod command_info;
@@ -39,6 +41,7 @@ mod session;
 mod slowlog;
 mod tx;
 
+pub use client_limits::{OutputBufferLimit, OutputBufferLimits};
 pub use config::{
     Appendfsync, CLIENTS_MAX_DEFAULT, Config, SLOWLOG_LOG_SLOWER_THAN_DEFAULT_US,
     SLOWLOG_MAX_LEN_DEFAULT, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,

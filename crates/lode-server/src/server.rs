@@ -366,7 +366,10 @@ fn accept(shared: &Arc<Shared>, conns: &mut JoinSet<()>, stream: TcpStream, peer
         return;
     }
     let _ = stream.set_nodelay(true);
-    conns.spawn(conn::serve(Arc::clone(shared), stream, peer));
+    // Registered here, not in the connection's task, so the next accept already counts it.
+    let laddr = stream.local_addr().unwrap_or(shared.local_addr);
+    let client = shared.clients.add(peer, laddr);
+    conns.spawn(conn::serve(Arc::clone(shared), stream, client));
 }
 
 /// Protected mode: with no password set, only loopback clients are served.

@@ -339,3 +339,46 @@ fn decode_a_million_pipelined_commands_with_bounded_memory() {
     assert_eq!(count, 1_000_000);
     assert!(capacity_max <= 4 * chunk.len(), "buffer grew to {capacity_max} bytes");
 }
+
+#[test]
+fn partial_request_bytes_plus_the_buffer_is_what_was_received_of_the_request() {
+    let seed =
+        Seed::new("partial_request_bytes_plus_the_buffer_is_what_was_received_of_the_request");
+    let mut rng = seed.rng(0);
+    for _ in 0..iterations(50) {
+        // Whole requests, each received in random pieces.
+        let mut decoder = RequestDecoder::new();
+        let mut buf = BytesMut::new();
+        for _ in 0..rng.random_range(1..8) {
+            let mut request = Vec::new();
+            let argc = rng.random_range(1..5);
+            request.extend_from_slice(format!("*{argc}\r\n").as_bytes());
+            for _ in 0..argc {
+                let len = rng.random_range(0..300);
+                request.extend_from_slice(format!("${len}\r\n").as_bytes());
+                request.extend(std::iter::repeat_n(b'v', len));
+                request.extend_from_slice(b"\r\n");
+            }
+            let mut fed = 0;
+            let mut held_max = 0;
+            while fed < request.len() {
+                let len = rng.random_range(1..=64).min(request.len() - fed);
+                buf.extend_from_slice(&request[fed..fed + len]);
+                fed += len;
+                let held = decoder.partial_request_bytes() + buf.len();
+                assert_eq!(held, fed, "received {fed} bytes of the request");
+                held_max = held_max.max(held);
+                if let Some(args) = decoder.decode(&mut buf).expect("valid") {
+                    assert_eq!(args.len(), argc);
+                    assert_eq!(fed, request.len(), "complete only once all of it arrived");
+                }
+            }
+            assert_eq!(held_max, request.len());
+            assert_eq!(decoder.partial_request_bytes() + buf.len(), 0, "nothing held after it");
+        }
+        // A skipped `*0` is not held either.
+        buf.extend_from_slice(b"*0\r\n");
+        assert_eq!(decoder.decode(&mut buf).expect("valid"), None);
+        assert_eq!(decoder.partial_request_bytes() + buf.len(), 0);
+    }
+}

@@ -329,7 +329,7 @@ fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let now = ctx.now_ms;
-    let room = ctx.shared.config.output_bytes_max.saturating_sub(ctx.out_bytes);
+    let room = ctx.output_room();
     ctx.tx.scan(None, glob::literal_prefix(pattern), now, |key, _| {
         if glob::matches(pattern, key) {
             bytes = bytes.saturating_add(key.len());

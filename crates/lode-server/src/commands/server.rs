@@ -7,10 +7,11 @@
 use super::{int_arg, is};
 use crate::command::{self, CommandSpec, Ctx, flags::*};
 use crate::config::{
-    Appendfsync, check_slowlog_log_slower_than, check_slowlog_max_len, parse_yes_no,
+    Appendfsync, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes, parse_yes_no,
 };
 use crate::errors::{self, CommandError, CommandResult};
 use crate::keyspace::DbIndex;
+use crate::limits::QUERY_BUFFER_LIMIT_MIN;
 use crate::{command_info, glob, info};
 use bytes::Bytes;
 use lode_resp::Reply;
@@ -207,6 +208,8 @@ fn config_params(ctx: &Ctx<'_, '_>) -> Vec<(String, String)> {
         ("requirepass".to_string(), live.requirepass().unwrap_or_default()),
         ("maxclients".to_string(), live.maxclients().to_string()),
         ("timeout".to_string(), live.timeout_secs().to_string()),
+        ("client-query-buffer-limit".to_string(), live.client_query_buffer_limit().to_string()),
+        ("client-output-buffer-limit".to_string(), live.output_limits().to_string()),
         (
             "protected-mode".to_string(),
             if live.protected_mode() { "yes" } else { "no" }.to_string(),
@@ -284,6 +287,24 @@ fn config_set(ctx: &Ctx<'_, '_>, name: &[u8], value: &[u8]) -> Result<(), Comman
         "requirepass" => live.set_requirepass(Some(text)),
         "maxclients" => live.set_maxclients(number()?.max(1)),
         "timeout" => live.set_timeout_secs(number()?),
+        "client-query-buffer-limit" => {
+            let bytes = parse_bytes(&text).map_err(|_| {
+                errors::config_set_failed(&lower, "argument must be a memory value")
+            })?;
+            if !(QUERY_BUFFER_LIMIT_MIN..=i64::MAX as u64).contains(&bytes) {
+                return Err(errors::config_set_failed(
+                    &lower,
+                    &format!(
+                        "argument must be between {QUERY_BUFFER_LIMIT_MIN} and {} inclusive",
+                        i64::MAX
+                    ),
+                ));
+            }
+            live.set_client_query_buffer_limit(bytes);
+        }
+        "client-output-buffer-limit" => live
+            .apply_output_limits(&text)
+            .map_err(|reason| errors::config_set_failed(&lower, reason))?,
         "appendfsync" => live.set_appendfsync(Appendfsync::parse(&text).map_err(|_| {
             errors::config_set_failed(
                 &lower,

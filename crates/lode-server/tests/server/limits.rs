@@ -1,4 +1,5 @@
-//! Every named limit at the limit and one past it.
+//! Every named limit at the limit and one past it (the limits that close a client are in
+//! client_limits.rs).
 
 use crate::{TestServer, error_reply, fails, q, raw_exchange};
 use lode_resp::{
@@ -107,54 +108,4 @@ fn key_length_at_the_limit_works_and_one_past_is_refused() {
         "ERR key is too long (Lode's limit is 65526 bytes)"
     );
     assert_eq!(q::<Option<String>>(&mut con, &["GET", &long]), None);
-}
-
-#[test]
-fn output_cap_at_the_limit_works_and_one_past_drops_the_client() {
-    const CAP: usize = 1 << 20;
-    let server = TestServer::with(|c| c.output_bytes_max = CAP);
-    let mut con = server.client();
-    let (): () = redis::cmd("SET").arg("big").arg(vec![b'x'; CAP]).query(&mut con).expect("set");
-    let (): () = redis::cmd("SET").arg("one").arg("y").query(&mut con).expect("set");
-    let got: Vec<Vec<u8>> = redis::cmd("MGET").arg("big").query(&mut con).expect("mget at the cap");
-    assert_eq!(got[0].len(), CAP);
-    assert!(
-        redis::cmd("MGET").arg("big").arg("one").query::<Vec<Vec<u8>>>(&mut con).is_err(),
-        "dropped past the cap"
-    );
-    let mut other = server.client();
-    assert_eq!(q::<String>(&mut other, &["PING"]), "PONG");
-}
-
-#[test]
-fn a_client_that_stops_reading_is_dropped_not_the_server() {
-    let server = TestServer::with(|c| c.write_stall_timeout = Duration::from_millis(300));
-    let mut con = server.client();
-    let (): () = redis::cmd("SET").arg("v").arg(vec![b'x'; 1 << 20]).query(&mut con).expect("set");
-    let mut raw = server.raw();
-    // A round trip first, so the client is surely registered before it stalls.
-    let (pong, _) = raw_exchange(&mut raw, b"PING\r\n", 1);
-    assert_eq!(pong, vec![Reply::simple("PONG")]);
-    raw.write_all(&b"GET v\r\n".repeat(200)).expect("pipeline");
-    // Never read: the server's writes stall and it drops this client.
-    assert!(crate::eventually(Duration::from_secs(20), || {
-        q::<String>(&mut con, &["INFO", "clients"]).contains("connected_clients:1\r\n")
-    }));
-    let mut chunk = vec![0u8; 1 << 16];
-    let started = std::time::Instant::now();
-    let mut total = 0;
-    loop {
-        match std::io::Read::read(&mut raw, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                total += n;
-                assert!(started.elapsed() < Duration::from_secs(20), "the server never closed");
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                panic!("stuck after {total} bytes, {:?}", started.elapsed())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("the server did not close the stalled client: {e}"),
-        }
-    }
 }

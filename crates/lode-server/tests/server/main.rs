@@ -3,6 +3,7 @@
 //! Readiness needs no waiting: `start` returns once the listener is bound.
 
 mod auth;
+mod client_limits;
 mod connection;
 mod databases;
 mod durability;
