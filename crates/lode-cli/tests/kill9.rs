@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{connect, free_port};
 
-fn spawn(dir: &std::path::Path, port: u16) -> Child {
+fn spawn(dir: &std::path::Path, port: u16) -> support::Server {
     support::start(dir, port, &["--appendfsync", "always", "--memtable-size", "256kb"])
         .unwrap_or_else(|log| panic!("lode serve did not start:\n{log}"))
 }
@@ -93,8 +92,7 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
             })
             .expect("lock");
         drop(done);
-        child.kill().expect("kill -9");
-        child.wait().expect("reap");
+        child.kill();
         stop.store(true, Ordering::Relaxed);
         for w in writers {
             w.join().expect("writer");
@@ -137,7 +135,7 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
             assert!(x[0].unwrap_or(0) as u64 >= acked.execs, "acknowledged EXEC lost");
         }
         let (): () = redis::cmd("SHUTDOWN").query(&mut con).unwrap_or(());
-        let status = child.wait().expect("reap");
+        let status = child.wait_exit(Duration::from_secs(60));
         assert!(status.success(), "SHUTDOWN exits cleanly: {status}");
     }
 }

@@ -8,15 +8,16 @@
 //! server each need a file descriptor per connection: the test fails early, saying so, if
 //! `ulimit -n` is too low.
 
+mod support;
+
 use lode_resp::{Reply, decode_reply};
 use rand::Rng;
 use rand::rngs::StdRng;
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -68,10 +69,6 @@ fn open_files_limit() -> u64 {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.parse().ok())
         .unwrap_or(u64::MAX)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 fn encode(args: &[&[u8]]) -> Vec<u8> {
@@ -140,11 +137,14 @@ struct Traffic {
     errors: AtomicU64,
     connected: AtomicU64,
     first_errors: Mutex<Vec<String>>,
+    /// Signalled when a client connects or sees an error (the connection waves wait on it).
+    changed: tokio::sync::Notify,
 }
 
 impl Traffic {
     fn error(&self, text: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.changed.notify_waiters();
         let mut first = self.first_errors.lock().expect("lock");
         if first.len() < 20 {
             first.push(text);
@@ -244,6 +244,7 @@ async fn well_behaved(
         Err(e) => return traffic.error(format!("client {id}: connect: {e}")),
     };
     traffic.connected.fetch_add(1, Ordering::Relaxed);
+    traffic.changed.notify_waiters();
     let mut model = Model { id, strings: HashMap::new(), counters: [None; 4] };
     while Instant::now() < deadline {
         // A third of the time a pipeline of up to 32 commands, else one command.
@@ -509,46 +510,9 @@ fn memory_line(pid: u32) -> String {
     parts.join(", ")
 }
 
-/// The server process; killed if the test fails before it has stopped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn spawn_server(dir: &std::path::Path, port: u16, log: std::fs::File) -> ServerProcess {
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-        .args(["serve", "--port", &port.to_string(), "--timeout", &TIMEOUT_SECS.to_string()])
-        .args(["--client-query-buffer-limit", &QUERY_BUFFER_LIMIT.to_string()])
-        .args(["--client-output-buffer-limit", OUTPUT_BUFFER_LIMIT])
-        .args(["--maxclients", "4000", "--memtable-size", "4mb", "--cache-size", "16mb"])
-        .arg("--dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .map(ServerProcess)
-        .expect("spawn lode serve")
-}
-
-/// Connects once the server accepts (bounded: the child is starting up).
+/// An admin connection to the server, which `support::start` saw ready.
 async fn connect_admin(port: u16) -> Client {
-    let start = Instant::now();
-    loop {
-        match Client::connect(port).await {
-            Ok(c) => return c,
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(30), "server never came up: {e}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
+    Client::connect(port).await.expect("connect to a ready server")
 }
 
 fn info_field(info: &str, field: &str) -> u64 {
@@ -576,14 +540,25 @@ fn overload_soak_serves_well_behaved_clients_and_drops_abusive_ones_with_flat_me
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let log_path = dir.path().join("server.log");
     let port = free_port();
-    let mut server = spawn_server(
-        &dir.path().join("data"),
-        port,
-        std::fs::File::create(&log_path).expect("log file"),
-    );
-    let pid = server.0.id();
+    let (timeout, query_limit) = (TIMEOUT_SECS.to_string(), QUERY_BUFFER_LIMIT.to_string());
+    let args = [
+        "--timeout",
+        &timeout,
+        "--client-query-buffer-limit",
+        &query_limit,
+        "--client-output-buffer-limit",
+        OUTPUT_BUFFER_LIMIT,
+        "--maxclients",
+        "4000",
+        "--memtable-size",
+        "4mb",
+        "--cache-size",
+        "16mb",
+    ];
+    let mut server = support::start(&dir.path().join("data"), port, &args)
+        .unwrap_or_else(|log| panic!("lode serve did not start:\n{log}"));
+    let pid = server.pid();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -628,12 +603,18 @@ fn overload_soak_serves_well_behaved_clients_and_drops_abusive_ones_with_flat_me
                 tasks.push(tokio::spawn(well_behaved(id, port, rng, deadline, traffic)));
             }
             let target = (wave[wave.len() - 1] + 1) as u64;
-            let waiting = Instant::now();
-            while traffic.connected.load(Ordering::Relaxed) + traffic.errors.load(Ordering::Relaxed)
-                < target
-                && waiting.elapsed() < Duration::from_secs(30)
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+            let wave_deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let notified = traffic.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let settled = traffic.connected.load(Ordering::Relaxed)
+                    + traffic.errors.load(Ordering::Relaxed);
+                if settled >= target
+                    || tokio::time::timeout_at(wave_deadline, notified).await.is_err()
+                {
+                    break;
+                }
             }
         }
         println!(
@@ -674,14 +655,7 @@ fn overload_soak_serves_well_behaved_clients_and_drops_abusive_ones_with_flat_me
         let _ = admin.call(&[b"SHUTDOWN"]).await;
         (samples, info)
     });
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = server.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(stopping.elapsed() < Duration::from_secs(60), "server did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server.wait_exit(Duration::from_secs(60));
 
     // The figures, then the verdicts.
     let commands = traffic.commands.load(Ordering::Relaxed);
@@ -725,7 +699,7 @@ fn overload_soak_serves_well_behaved_clients_and_drops_abusive_ones_with_flat_me
         println!("INFO {c}: {}", info_field(&info, c));
     }
 
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let log = server.log();
     let log_tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
     assert!(status.success(), "server exited with {status}; log tail:\n{log_tail}");
     let first_errors = traffic.first_errors.lock().expect("lock").clone();
