@@ -8,7 +8,9 @@ use lode_testkit::SmallFs;
 use support::{connect, free_port};
 
 const DISK_BYTES: u64 = 8 << 20;
-const BALLAST_BYTES: usize = 2 << 20;
+/// Larger than the data it leaves room for: compaction after the restart needs space for its
+/// outputs before it deletes its inputs.
+const BALLAST_BYTES: usize = 5 << 20;
 const VALUE_BYTES: usize = 1000;
 /// The writer stops after this many SETs even if the disk never fills (it must first).
 const SETS_MAX: u32 = 100_000;
