@@ -463,6 +463,12 @@ impl BlockIter {
         self.current = self.next;
         let end = self.block.restarts_offset;
         if self.current >= end {
+            // Every restart point up to the last entry was passed; one left is inside that entry.
+            if self.restart_index + 1 < self.block.restarts {
+                let r = self.block.restart(self.restart_index + 1);
+                self.corrupt(format!("restart point {r} is inside the last entry"));
+                return false;
+            }
             self.invalidate();
             return false;
         }
@@ -925,6 +931,24 @@ pub(crate) mod tests {
         it.next();
         assert!(!it.valid());
         assert!(it.take_error().is_some_and(|e| e.is_corruption()));
+    }
+
+    #[test]
+    fn block_iter_reports_corruption_for_a_restart_point_inside_the_last_entry() {
+        // The only entry's value hides an entry where a second restart point says one starts:
+        // a scan ends after the real entry, a backward scan starts at the hidden one.
+        let hidden_key = ikey::make(b"zz", 1, ValueKind::Put);
+        let mut value = vec![0u8, hidden_key.len() as u8, 0];
+        value.extend_from_slice(&hidden_key);
+        let key = ikey::make(b"a", 1, ValueKind::Put);
+        let at = 3 + key.len() as u32;
+        let block = raw_block(&[(0, key, &value)], &[0, at]);
+        let mut it = iter_of(block);
+        it.seek_to_first();
+        assert!(it.valid());
+        it.next();
+        assert!(!it.valid());
+        assert!(it.take_error().is_some_and(|e| e.is_corruption()), "the scan passes the point");
     }
 
     #[test]
