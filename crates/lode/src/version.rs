@@ -110,6 +110,11 @@ impl VersionEdit {
                     if ikey::parse(&smallest).is_none() || ikey::parse(&largest).is_none() {
                         return Err(format!("file {number} has a malformed key range"));
                     }
+                    if ikey::compare(&smallest, &largest) == std::cmp::Ordering::Greater {
+                        return Err(format!(
+                            "file {number} has its smallest key above its largest"
+                        ));
+                    }
                     if tombstones > entries {
                         return Err(format!("file {number} has more tombstones than entries"));
                     }
@@ -243,6 +248,18 @@ mod tests {
             assert!(VersionEdit::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(VersionEdit::decode(&[TAG_DELETED_FILE as u8, LEVELS as u8, 1]).is_err());
+    }
+
+    #[test]
+    fn edit_decode_rejects_a_file_whose_smallest_key_is_above_its_largest() {
+        let inverted =
+            VersionEdit { new_files: vec![(1, meta(7, b"z", b"a"))], ..Default::default() };
+        let err = VersionEdit::decode(&inverted.encode()).expect_err("inverted range");
+        assert!(err.contains("smallest key above its largest"), "{err}");
+        // One user key, newest version first: smallest and largest may share the user key.
+        let one_key =
+            VersionEdit { new_files: vec![(1, meta(8, b"k", b"k"))], ..Default::default() };
+        assert_eq!(VersionEdit::decode(&one_key.encode()), Ok(one_key));
     }
 
     #[test]
