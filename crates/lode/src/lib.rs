@@ -29,6 +29,8 @@ mod encoding;
 mod error;
 mod files;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzz;
 mod ikey;
 mod iter;
 mod manifest;

@@ -8,6 +8,7 @@ mod compaction;
 mod corruption;
 mod crash;
 mod failures;
+mod fuzz_corpus;
 mod limits;
 mod model;
 mod process_crash;
