@@ -535,22 +535,24 @@ impl TableIter {
     }
 
     /// Moves before exhausted (or empty) data blocks to the last entry of the previous one.
-    /// `from_key`: the step started at a key (in `bound`) that the entry found must be below.
+    /// `from_key`: the step started at a key (in `bound`) that every block before it must end
+    /// below, so their index keys must be below it (an empty block's too).
     fn skip_backward(&mut self, from_key: bool) {
-        let mut crossed = false;
         while let Some(data) = &mut self.data {
             if data.valid() {
-                if crossed && from_key && ikey::compare(data.key(), &self.bound) != Ordering::Less {
-                    let reason = "data block ends at or above the first key of the next block";
-                    return self.fail(self.core.corruption(self.data_offset, reason));
-                }
                 return self.check_in_block();
             }
             if let Some(e) = data.take_error() {
                 return self.fail(e);
             }
-            crossed = true;
             self.index.prev();
+            if from_key
+                && self.index.valid()
+                && ikey::compare(self.index.key(), &self.bound) != Ordering::Less
+            {
+                let reason = "index key at or above the first key of the next data block";
+                return self.fail(self.core.corruption(self.core.index_offset, reason));
+            }
             if self.load_block() {
                 self.data.as_mut().expect("just loaded").seek_to_last();
             }
@@ -962,6 +964,17 @@ mod tests {
         let t = open_in_memory(table_by_hand(&blocks)).expect("open");
         let [forward, backward] = scans(&t);
         assert_eq!(forward, (vec![k(b"b", 1)], true));
+        assert_eq!(backward, (vec![k(b"a", 1)], true));
+    }
+
+    #[test]
+    fn table_iter_reports_corruption_for_an_empty_block_indexed_above_the_next_one() {
+        let k = put_key;
+        // A seek_for_prev for "b" would stop at the empty block and miss "a" after it.
+        let blocks = vec![(vec![], k(b"w", 1)), (vec![(k(b"a", 1), vec![])], k(b"x", 1))];
+        let t = open_in_memory(table_by_hand(&blocks)).expect("open");
+        let [forward, backward] = scans(&t);
+        assert_eq!(forward, (vec![], true));
         assert_eq!(backward, (vec![k(b"a", 1)], true));
     }
 
