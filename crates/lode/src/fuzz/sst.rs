@@ -122,11 +122,13 @@ fn damage(bytes: &mut Vec<u8>, input: &mut Input<'_>) -> bool {
     }
 }
 
-/// The newest entry of `user_key` with seqno <= `seq` in sorted `entries`.
+/// The newest entry of `user_key` with seqno <= `seq` in sorted `entries`, as `get` gives it
+/// (a tombstone's value, which the builder never writes, is not returned).
 fn model_get(entries: &[Entry], user_key: &[u8], seq: SeqNo) -> Option<(ValueKind, Vec<u8>)> {
     entries.iter().find_map(|(k, v)| {
         let p = ikey::parse(k).expect("model keys are internal keys");
-        (p.user_key == user_key && p.seq <= seq).then(|| (p.kind, v.clone()))
+        let value = if p.kind == ValueKind::Put { v.clone() } else { Vec::new() };
+        (p.user_key == user_key && p.seq <= seq).then_some((p.kind, value))
     })
 }
 
