@@ -19,7 +19,8 @@
 //! `batch` (write batches, the WAL payload), `record` (checksummed WAL/MANIFEST framing),
 //! `memtable`, `sst` (tables, blocks, bloom filter, block cache), `version` and `manifest`
 //! (which files make the database), `retain` (which versions survive a flush), `fs` (the
-//! file-system seam and its simulated, crashable twin). Byte layouts: docs/format/.
+//! file-system seam and its simulated, crashable twin), `fuzz` (hidden: the harnesses the
+//! fuzzers in fuzz/ and the corpus-replay tests call). Byte layouts: docs/format/.
 #![warn(missing_docs)]
 
 mod batch;
