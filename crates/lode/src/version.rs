@@ -98,7 +98,13 @@ impl VersionEdit {
             match d.varint().ok_or_else(short)? {
                 TAG_LOG_NUMBER => e.log_number = Some(d.varint().ok_or_else(short)?),
                 TAG_NEXT_FILE => e.next_file_number = Some(d.varint().ok_or_else(short)?),
-                TAG_LAST_SEQNO => e.last_seqno = Some(d.varint().ok_or_else(short)?),
+                TAG_LAST_SEQNO => {
+                    let seqno = d.varint().ok_or_else(short)?;
+                    if seqno > ikey::SEQNO_MAX {
+                        return Err(format!("last seqno {seqno} is past the largest seqno"));
+                    }
+                    e.last_seqno = Some(seqno);
+                }
                 TAG_NEW_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
                     let number = d.varint().ok_or_else(short)?;
@@ -248,6 +254,16 @@ mod tests {
             assert!(VersionEdit::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(VersionEdit::decode(&[TAG_DELETED_FILE as u8, LEVELS as u8, 1]).is_err());
+    }
+
+    #[test]
+    fn edit_decode_accepts_last_seqno_at_limit_and_rejects_one_past() {
+        let at = VersionEdit { last_seqno: Some(ikey::SEQNO_MAX), ..Default::default() };
+        assert_eq!(VersionEdit::decode(&at.encode()), Ok(at));
+        let past = VersionEdit { last_seqno: Some(ikey::SEQNO_MAX + 1), ..Default::default() };
+        assert!(VersionEdit::decode(&past.encode()).is_err());
+        let max = VersionEdit { last_seqno: Some(u64::MAX), ..Default::default() };
+        assert!(VersionEdit::decode(&max.encode()).is_err());
     }
 
     #[test]
