@@ -12,6 +12,7 @@
 //! `5 deleted_file: level, number (varints)`. Unknown tags are corruption.
 
 use crate::encoding::{Decoder, put_length_prefixed, put_varint};
+use crate::files;
 use crate::ikey::{self, SeqNo};
 use std::sync::Arc;
 
@@ -96,8 +97,10 @@ impl VersionEdit {
         let short = || "edit is cut short".to_string();
         while !d.is_empty() {
             match d.varint().ok_or_else(short)? {
-                TAG_LOG_NUMBER => e.log_number = Some(d.varint().ok_or_else(short)?),
-                TAG_NEXT_FILE => e.next_file_number = Some(d.varint().ok_or_else(short)?),
+                TAG_LOG_NUMBER => e.log_number = Some(file_number(d.varint().ok_or_else(short)?)?),
+                TAG_NEXT_FILE => {
+                    e.next_file_number = Some(file_number(d.varint().ok_or_else(short)?)?);
+                }
                 TAG_LAST_SEQNO => {
                     let seqno = d.varint().ok_or_else(short)?;
                     if seqno > ikey::SEQNO_MAX {
@@ -107,7 +110,7 @@ impl VersionEdit {
                 }
                 TAG_NEW_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
-                    let number = d.varint().ok_or_else(short)?;
+                    let number = file_number(d.varint().ok_or_else(short)?)?;
                     let file_bytes = d.varint().ok_or_else(short)?;
                     let smallest = d.length_prefixed().ok_or_else(short)?.to_vec();
                     let largest = d.length_prefixed().ok_or_else(short)?.to_vec();
@@ -129,13 +132,20 @@ impl VersionEdit {
                 }
                 TAG_DELETED_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
-                    e.deleted_files.push((level, d.varint().ok_or_else(short)?));
+                    e.deleted_files.push((level, file_number(d.varint().ok_or_else(short)?)?));
                 }
                 tag => return Err(format!("unknown edit tag {tag}")),
             }
         }
         Ok(e)
     }
+}
+
+fn file_number(v: u64) -> Result<u64, String> {
+    if v > files::FILE_NUMBER_MAX {
+        return Err(format!("file number {v} is past the limit of {}", files::FILE_NUMBER_MAX));
+    }
+    Ok(v)
 }
 
 fn level(v: u64) -> Result<usize, String> {
@@ -254,6 +264,25 @@ mod tests {
             assert!(VersionEdit::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(VersionEdit::decode(&[TAG_DELETED_FILE as u8, LEVELS as u8, 1]).is_err());
+    }
+
+    #[test]
+    fn edit_decode_accepts_file_numbers_at_limit_and_rejects_one_past() {
+        let max = files::FILE_NUMBER_MAX;
+        let edits = |n: u64| {
+            [
+                VersionEdit { log_number: Some(n), ..Default::default() },
+                VersionEdit { next_file_number: Some(n), ..Default::default() },
+                VersionEdit { new_files: vec![(1, meta(n, b"a", b"b"))], ..Default::default() },
+                VersionEdit { deleted_files: vec![(1, n)], ..Default::default() },
+            ]
+        };
+        for edit in edits(max) {
+            assert_eq!(VersionEdit::decode(&edit.encode()), Ok(edit));
+        }
+        for edit in edits(max + 1).into_iter().chain(edits(u64::MAX)) {
+            assert!(VersionEdit::decode(&edit.encode()).is_err(), "{edit:?}");
+        }
     }
 
     #[test]
