@@ -30,6 +30,29 @@ type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Operations per input at most, so one input stays within a few milliseconds.
 const OPS_MAX: usize = 160;
+/// Reopens and power losses per input at most; later ones flush instead.
+const REOPENS_MAX: usize = 3;
+
+/// The operations, by the byte (modulo [`op::COUNT`]) that selects them: each runs from its
+/// number up to the next one's, so writes and reads are common and reopens rare.
+pub(crate) mod op {
+    pub(crate) const PUT: u8 = 0;
+    pub(crate) const DELETE: u8 = 12;
+    pub(crate) const BATCH: u8 = 14;
+    pub(crate) const GET: u8 = 16;
+    pub(crate) const RANGE: u8 = 19;
+    pub(crate) const PREFIX: u8 = 21;
+    pub(crate) const SNAPSHOT: u8 = 22;
+    pub(crate) const READ_SNAPSHOT: u8 = 23;
+    pub(crate) const DROP_SNAPSHOT: u8 = 25;
+    pub(crate) const FLUSH: u8 = 26;
+    pub(crate) const COMPACT: u8 = 27;
+    pub(crate) const WAIT_IDLE: u8 = 28;
+    pub(crate) const REOPEN: u8 = 29;
+    pub(crate) const CRASH_AFTER: u8 = 30;
+    pub(crate) const POWER_LOSS: u8 = 31;
+    pub(crate) const COUNT: u8 = 32;
+}
 /// Snapshots held at once at most.
 const SNAPSHOTS_MAX: usize = 4;
 const DIR: &str = "/db";
@@ -51,6 +74,8 @@ struct Run {
     armed: bool,
     /// A write failed: the engine refuses writes until reopened, so the harness stops writing.
     broken: bool,
+    /// Reopens and power losses so far (each starts the engine's threads again: the slow part).
+    reopens: usize,
 }
 
 /// Tiny sizes, so a few dozen operations flush and compact through several levels; write
@@ -183,6 +208,7 @@ impl Run {
     }
 
     fn reopen(&mut self) {
+        self.reopens += 1;
         if self.armed {
             return self.power_loss(0);
         }
@@ -197,6 +223,7 @@ impl Run {
     }
 
     fn power_loss(&mut self, seed: u64) {
+        self.reopens += 1;
         self.snapshots.clear();
         self.db = None;
         self.fs.crash(seed);
@@ -225,22 +252,29 @@ impl Run {
         self.broken = false;
     }
 
+    fn flush(&mut self) {
+        match self.db().flush() {
+            Ok(()) => self.required = self.attempted.len(),
+            Err(e) => self.allow_error("flush", &e),
+        }
+    }
+
     fn contents(&self) -> crate::Result<Model> {
         self.db().iter().map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec()))).collect()
     }
 
     fn step(&mut self, input: &mut Input<'_>) {
-        match input.u8() % 20 {
-            0..=4 => {
+        match input.u8() % op::COUNT {
+            op::PUT..op::DELETE => {
                 let (k, v) = (input.user_key(), input.value());
                 let sync = input.one_in(4);
                 self.write(vec![(k, Some(v))], sync);
             }
-            5 => {
+            op::DELETE..op::BATCH => {
                 let k = input.user_key();
                 self.write(vec![(k, None)], input.bool());
             }
-            6 => {
+            op::BATCH..op::GET => {
                 let ops: Ops = (0..input.below(6))
                     .map(|_| {
                         let k = input.user_key();
@@ -249,13 +283,13 @@ impl Run {
                     .collect();
                 self.write(ops, input.bool());
             }
-            7 | 8 => self.get(&input.user_key()),
-            9 => {
+            op::GET..op::RANGE => self.get(&input.user_key()),
+            op::RANGE..op::PREFIX => {
                 let (lo, hi) = (bound(input), bound(input));
                 let want = model_range(&self.model, &lo, &hi);
                 self.check_iter(self.db().range::<Vec<u8>, _>((lo, hi)), &want, input);
             }
-            10 => {
+            op::PREFIX => {
                 let p = input.user_key();
                 let want: Vec<_> = self
                     .model
@@ -265,13 +299,13 @@ impl Run {
                     .collect();
                 self.check_iter(self.db().prefix(&p), &want, input);
             }
-            11 => {
+            op::SNAPSHOT => {
                 if self.snapshots.len() == SNAPSHOTS_MAX {
                     self.snapshots.remove(0);
                 }
                 self.snapshots.push((self.db().snapshot(), self.model.clone()));
             }
-            12 => {
+            op::READ_SNAPSHOT..op::DROP_SNAPSHOT => {
                 let n = input.below(SNAPSHOTS_MAX);
                 let k = input.user_key();
                 let Some((snap, model)) = self.snapshots.get(n) else { return };
@@ -282,31 +316,29 @@ impl Run {
                 let want: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 self.check_iter(snap.iter(), &want, input);
             }
-            13 => {
+            op::DROP_SNAPSHOT => {
                 let n = input.below(SNAPSHOTS_MAX);
                 if n < self.snapshots.len() {
                     self.snapshots.remove(n);
                 }
             }
-            14 => match self.db().flush() {
-                Ok(()) => self.required = self.attempted.len(),
-                Err(e) => self.allow_error("flush", &e),
-            },
-            15 => match self.db().compact() {
+            op::FLUSH => self.flush(),
+            op::COMPACT => match self.db().compact() {
                 Ok(()) => self.required = self.attempted.len(),
                 Err(e) => self.allow_error("compact", &e),
             },
-            16 => {
+            op::WAIT_IDLE => {
                 if let Err(e) = self.db().wait_idle() {
                     self.allow_error("wait_idle", &e);
                 }
             }
-            17 => self.reopen(),
-            18 => {
+            op::REOPEN if self.reopens < REOPENS_MAX => self.reopen(),
+            op::CRASH_AFTER => {
                 self.fs.crash_after(u64::from(input.u8()));
                 self.armed = true;
             }
-            _ => self.power_loss(u64::from(input.u16())),
+            op::POWER_LOSS if self.reopens < REOPENS_MAX => self.power_loss(u64::from(input.u16())),
+            _ => self.flush(),
         }
     }
 }
@@ -328,6 +360,7 @@ pub(crate) fn fuzz_engine_model(data: &[u8]) {
         snapshots: Vec::new(),
         armed: false,
         broken: false,
+        reopens: 0,
     };
     for _ in 0..OPS_MAX {
         if input.is_empty() {
