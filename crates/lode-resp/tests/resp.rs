@@ -34,6 +34,17 @@ fn corpus_replays_through_the_fuzz_harnesses() {
     }
 }
 
+/// What the fuzzers kept and found (`fuzz/corpus/<target>/`, `fuzz/regressions/<target>/`).
+#[test]
+fn fuzz_corpus_resp_decode_replays_clean() {
+    lode_testkit::replay_fuzz_inputs("resp_decode", fuzz_decode);
+}
+
+#[test]
+fn fuzz_corpus_resp_reply_replays_clean() {
+    lode_testkit::replay_fuzz_inputs("resp_reply", fuzz_reply);
+}
+
 #[test]
 fn redis_cli_conversation_decodes_and_encodes() {
     let mut decoder = RequestDecoder::with_limits(RequestLimits::default());

@@ -1,6 +1,7 @@
 //! Test support shared by Lode's crates (a dev-dependency only).
 //!
-//! Seeds and iteration counts for randomized tests, and the hex examples of format documents.
+//! Seeds and iteration counts for randomized tests, the hex examples of format documents, and
+//! the replay of the fuzz corpus through the fuzz harnesses.
 //!
 //! `LODE_SEED=<u64>` replays a run; `LODE_TEST_SCALE=<n>` multiplies iteration counts (soaks).
 //! A [`Seed`] prints itself if the test panics, so every failure says how to replay it.
@@ -128,4 +129,41 @@ impl Drop for SmallFs {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
         let _ = std::fs::remove_dir(&self.dir);
     }
+}
+
+/// Runs `harness` over every file of `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/`
+/// (at the repository root), in name order, and fails naming the first file it panics on.
+/// Dotfiles are skipped. Returns how many inputs ran.
+///
+/// # Panics
+/// If an input fails, or if the corpus directory is missing or empty (a moved corpus must not
+/// pass silently).
+pub fn replay_fuzz_inputs(target: &str, harness: impl Fn(&[u8])) -> usize {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut ran = 0;
+    for (kind, required) in [("corpus", true), ("regressions", false)] {
+        let dir = root.join(kind).join(target);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(_) if !required => continue,
+            Err(e) => panic!("cannot read {}: {e}", dir.display()),
+        };
+        let mut paths: Vec<std::path::PathBuf> =
+            entries.map(|e| e.expect("read a directory entry").path()).collect();
+        paths.sort();
+        for path in paths {
+            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden || !path.is_file() {
+                continue;
+            }
+            let data = std::fs::read(&path).expect("read a fuzz input");
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| harness(&data)));
+            if outcome.is_err() {
+                panic!("fuzz input {} fails: replay with the {target} harness", path.display());
+            }
+            ran += 1;
+        }
+        assert!(ran > 0 || !required, "{} holds no inputs", dir.display());
+    }
+    ran
 }

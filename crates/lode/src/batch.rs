@@ -131,6 +131,10 @@ pub(crate) fn decode(payload: &Bytes) -> Result<(SeqNo, Vec<Op>), String> {
     let mut d = Decoder::new(payload);
     let first = d.u64().ok_or("batch header is short")?;
     let count = d.u32().ok_or("batch header is short")?;
+    // Before any op: each one's seqno is `first + i`.
+    if first.checked_add(u64::from(count)).is_none_or(|end| end > crate::ikey::SEQNO_MAX) {
+        return Err("seqno out of range".into());
+    }
     let mut ops = Vec::with_capacity((count as usize).min(payload.len() / 3 + 1));
     for i in 0..u64::from(count) {
         let kind = ValueKind::from_u8(d.u8().ok_or("op is short")?).ok_or("unknown op kind")?;
@@ -143,9 +147,6 @@ pub(crate) fn decode(payload: &Bytes) -> Result<(SeqNo, Vec<Op>), String> {
     }
     if !d.is_empty() {
         return Err("bytes after the last op".into());
-    }
-    if first.checked_add(u64::from(count)).is_none_or(|end| end > crate::ikey::SEQNO_MAX) {
-        return Err("seqno out of range".into());
     }
     Ok((first, ops))
 }
@@ -214,6 +215,20 @@ mod tests {
         let mut bad = vec![0u8; 12];
         bad[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&Bytes::from(bad)).is_err(), "huge count, no ops");
+    }
+
+    #[test]
+    fn decode_rejects_seqnos_past_the_limit_before_numbering_ops() {
+        let mut b = WriteBatch::new();
+        b.put("k", "v");
+        b.delete("d");
+        for first in [u64::MAX, u64::MAX - 1, crate::ikey::SEQNO_MAX - 1] {
+            let r = decode(&b.clone().seal(first));
+            assert_eq!(r, Err("seqno out of range".to_string()), "first seqno {first}");
+        }
+        // The last op may take seqno SEQNO_MAX - 1: `first + count` stays at the limit.
+        let (first, ops) = decode(&b.seal(crate::ikey::SEQNO_MAX - 2)).expect("in range");
+        assert_eq!((first, ops[1].seq), (crate::ikey::SEQNO_MAX - 2, crate::ikey::SEQNO_MAX - 1));
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Variants are grouped by what the caller can do about them: retry or fix the environment
 //! (`Io`), restore from a backup or inspect the file (`Corruption`), fix the call
-//! (`InvalidArgument`, `TooLarge`), reopen the database (`PreviousIo`, `Closed`), or stop
-//! the other process (`Locked`).
+//! (`InvalidArgument`, `TooLarge`), reopen the database (`PreviousIo`, `Closed`), stop
+//! the other process (`Locked`), or move the data to a new database (`SeqnosExhausted`).
 
 use std::path::PathBuf;
 
@@ -61,6 +61,18 @@ pub enum Error {
     /// The database is shutting down.
     #[error("the database is closed")]
     Closed,
+
+    /// Every seqno a write can take is used (the largest is 2^56 - 1). Only damaged files get
+    /// a database there: a billion writes a second would take over two years.
+    #[error(
+        "no seqno is left for a write (the last is {last}, the largest {max}); copy the data into a new database"
+    )]
+    SeqnosExhausted {
+        /// The last seqno used.
+        last: u64,
+        /// The largest seqno a write may take.
+        max: u64,
+    },
 }
 
 impl Error {

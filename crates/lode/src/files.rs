@@ -4,6 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+/// The largest file number a database may hold or record. A database creating a file every
+/// millisecond would take 8,900 years to get there; the room above it keeps every counter
+/// derived from a file number (the next one, and the few an open allocates) far from wrapping,
+/// whatever a damaged MANIFEST or a stray file name says. A number past it is corruption in a
+/// MANIFEST, and not one of ours in a file name.
+pub(crate) const FILE_NUMBER_MAX: u64 = 1 << 48;
+
 pub(crate) const LOCK: &str = "LOCK";
 pub(crate) const CURRENT: &str = "CURRENT";
 pub(crate) const CURRENT_TMP: &str = "CURRENT.tmp";
@@ -46,7 +53,7 @@ fn digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    s.parse().ok().filter(|&n| n <= FILE_NUMBER_MAX)
 }
 
 #[cfg(test)]
@@ -62,5 +69,14 @@ mod tests {
             assert_eq!(parse(bad), None, "{bad}");
         }
         assert_eq!(parse(&manifest_name(7)), Some((FileKind::Manifest, 7)));
+    }
+
+    #[test]
+    fn parse_accepts_file_number_at_limit_and_ignores_one_past() {
+        let at = FILE_NUMBER_MAX;
+        assert_eq!(parse(&format!("{at}.sst")), Some((FileKind::Sst, at)));
+        assert_eq!(parse(&manifest_name(at)), Some((FileKind::Manifest, at)));
+        assert_eq!(parse(&format!("{}.wal", at + 1)), None);
+        assert_eq!(parse(&format!("{}.sst", u64::MAX)), None);
     }
 }

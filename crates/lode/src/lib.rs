@@ -20,7 +20,8 @@
 //! `memtable`, `sst` (tables, blocks, bloom filter, block cache), `version` and `manifest`
 //! (which files make the database), `retain` (which versions survive a flush), `fs` (the
 //! file-system seam and its simulated, crashable twin), `inspect` (read-only verification of a
-//! directory and record-by-record reading of one file, for `lode check` and `lode dump`).
+//! directory and record-by-record reading of one file, for `lode check` and `lode dump`),
+//! `fuzz` (hidden: the harnesses the fuzzers in fuzz/ and the corpus-replay tests call).
 //! Byte layouts: docs/format/.
 //!
 //! Logging: each finished flush and compaction logs one `info` line through `tracing` (sizes,
@@ -36,6 +37,8 @@ mod error;
 mod files;
 mod filter;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzz;
 mod ikey;
 pub mod inspect;
 mod iter;

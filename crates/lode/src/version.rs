@@ -12,6 +12,7 @@
 //! `5 deleted_file: level, number (varints)`. Unknown tags are corruption.
 
 use crate::encoding::{Decoder, put_length_prefixed, put_varint};
+use crate::files;
 use crate::ikey::{self, SeqNo};
 use std::sync::Arc;
 
@@ -96,12 +97,20 @@ impl VersionEdit {
         let short = || "edit is cut short".to_string();
         while !d.is_empty() {
             match d.varint().ok_or_else(short)? {
-                TAG_LOG_NUMBER => e.log_number = Some(d.varint().ok_or_else(short)?),
-                TAG_NEXT_FILE => e.next_file_number = Some(d.varint().ok_or_else(short)?),
-                TAG_LAST_SEQNO => e.last_seqno = Some(d.varint().ok_or_else(short)?),
+                TAG_LOG_NUMBER => e.log_number = Some(file_number(d.varint().ok_or_else(short)?)?),
+                TAG_NEXT_FILE => {
+                    e.next_file_number = Some(file_number(d.varint().ok_or_else(short)?)?);
+                }
+                TAG_LAST_SEQNO => {
+                    let seqno = d.varint().ok_or_else(short)?;
+                    if seqno > ikey::SEQNO_MAX {
+                        return Err(format!("last seqno {seqno} is past the largest seqno"));
+                    }
+                    e.last_seqno = Some(seqno);
+                }
                 TAG_NEW_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
-                    let number = d.varint().ok_or_else(short)?;
+                    let number = file_number(d.varint().ok_or_else(short)?)?;
                     let file_bytes = d.varint().ok_or_else(short)?;
                     let smallest = d.length_prefixed().ok_or_else(short)?.to_vec();
                     let largest = d.length_prefixed().ok_or_else(short)?.to_vec();
@@ -109,6 +118,11 @@ impl VersionEdit {
                     let tombstones = d.varint().ok_or_else(short)?;
                     if ikey::parse(&smallest).is_none() || ikey::parse(&largest).is_none() {
                         return Err(format!("file {number} has a malformed key range"));
+                    }
+                    if ikey::compare(&smallest, &largest) == std::cmp::Ordering::Greater {
+                        return Err(format!(
+                            "file {number} has its smallest key above its largest"
+                        ));
                     }
                     if tombstones > entries {
                         return Err(format!("file {number} has more tombstones than entries"));
@@ -118,13 +132,20 @@ impl VersionEdit {
                 }
                 TAG_DELETED_FILE => {
                     let level = level(d.varint().ok_or_else(short)?)?;
-                    e.deleted_files.push((level, d.varint().ok_or_else(short)?));
+                    e.deleted_files.push((level, file_number(d.varint().ok_or_else(short)?)?));
                 }
                 tag => return Err(format!("unknown edit tag {tag}")),
             }
         }
         Ok(e)
     }
+}
+
+fn file_number(v: u64) -> Result<u64, String> {
+    if v > files::FILE_NUMBER_MAX {
+        return Err(format!("file number {v} is past the limit of {}", files::FILE_NUMBER_MAX));
+    }
+    Ok(v)
 }
 
 fn level(v: u64) -> Result<usize, String> {
@@ -243,6 +264,47 @@ mod tests {
             assert!(VersionEdit::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         assert!(VersionEdit::decode(&[TAG_DELETED_FILE as u8, LEVELS as u8, 1]).is_err());
+    }
+
+    #[test]
+    fn edit_decode_accepts_file_numbers_at_limit_and_rejects_one_past() {
+        let max = files::FILE_NUMBER_MAX;
+        let edits = |n: u64| {
+            [
+                VersionEdit { log_number: Some(n), ..Default::default() },
+                VersionEdit { next_file_number: Some(n), ..Default::default() },
+                VersionEdit { new_files: vec![(1, meta(n, b"a", b"b"))], ..Default::default() },
+                VersionEdit { deleted_files: vec![(1, n)], ..Default::default() },
+            ]
+        };
+        for edit in edits(max) {
+            assert_eq!(VersionEdit::decode(&edit.encode()), Ok(edit));
+        }
+        for edit in edits(max + 1).into_iter().chain(edits(u64::MAX)) {
+            assert!(VersionEdit::decode(&edit.encode()).is_err(), "{edit:?}");
+        }
+    }
+
+    #[test]
+    fn edit_decode_accepts_last_seqno_at_limit_and_rejects_one_past() {
+        let at = VersionEdit { last_seqno: Some(ikey::SEQNO_MAX), ..Default::default() };
+        assert_eq!(VersionEdit::decode(&at.encode()), Ok(at));
+        let past = VersionEdit { last_seqno: Some(ikey::SEQNO_MAX + 1), ..Default::default() };
+        assert!(VersionEdit::decode(&past.encode()).is_err());
+        let max = VersionEdit { last_seqno: Some(u64::MAX), ..Default::default() };
+        assert!(VersionEdit::decode(&max.encode()).is_err());
+    }
+
+    #[test]
+    fn edit_decode_rejects_a_file_whose_smallest_key_is_above_its_largest() {
+        let inverted =
+            VersionEdit { new_files: vec![(1, meta(7, b"z", b"a"))], ..Default::default() };
+        let err = VersionEdit::decode(&inverted.encode()).expect_err("inverted range");
+        assert!(err.contains("smallest key above its largest"), "{err}");
+        // One user key, newest version first: smallest and largest may share the user key.
+        let one_key =
+            VersionEdit { new_files: vec![(1, meta(8, b"k", b"k"))], ..Default::default() };
+        assert_eq!(VersionEdit::decode(&one_key.encode()), Ok(one_key));
     }
 
     #[test]

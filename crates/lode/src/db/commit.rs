@@ -9,6 +9,7 @@
 use super::{Inner, Wal, WriteState, lock};
 use crate::batch::{self, WriteBatch};
 use crate::files;
+use crate::ikey::SEQNO_MAX;
 use crate::memtable::Memtable;
 use crate::record;
 use crate::stats::Counters;
@@ -100,6 +101,12 @@ fn commit_group(inner: &Inner, group: Vec<(u64, WriteBatch, bool)>) -> Result<()
     let mut w = lock(&inner.write);
     inner.check_writable()?;
     make_room(inner, &mut w)?;
+    // A batch's ops take seqnos first..first + count, and first + count stays within
+    // SEQNO_MAX (batch::decode): refuse before anything is written.
+    let ops: u64 = group.iter().map(|g| g.1.len() as u64).sum();
+    if ops > 0 && w.last_seq.saturating_add(1 + ops) > SEQNO_MAX {
+        return Err(Error::SeqnosExhausted { last: w.last_seq, max: SEQNO_MAX - 1 });
+    }
     let sync = group.iter().any(|g| g.2);
     let mut seq = w.last_seq + 1;
     let mut payloads: Vec<Bytes> = Vec::with_capacity(group.len());
@@ -378,6 +385,45 @@ fn flush_idle_memtable(inner: &Inner) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::{Fs, SimFs};
+    use crate::{Db, Durability, Options};
+    use std::path::Path;
+
+    #[test]
+    fn write_past_the_last_seqno_is_refused_and_nothing_is_written() {
+        // A MANIFEST that says the last seqno is two below the limit: one seqno is left.
+        let fs = SimFs::new();
+        let options = Options::default().fs(Arc::new(fs.clone()));
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).expect("mkdir");
+        let edit = crate::version::VersionEdit {
+            log_number: Some(2),
+            next_file_number: Some(3),
+            last_seqno: Some(SEQNO_MAX - 2),
+            ..Default::default()
+        };
+        crate::manifest::ManifestWriter::create(&fs, dir, 1, &edit).expect("MANIFEST");
+        crate::manifest::set_current(&fs, dir, 1).expect("CURRENT");
+        let db = Db::open(dir, options.clone()).expect("open");
+        assert_eq!(db.stats().last_seqno, SEQNO_MAX - 2);
+        let two = || {
+            let mut b = WriteBatch::new();
+            b.put("a", "1");
+            b.put("b", "2");
+            b
+        };
+        let err = db.write_with(two(), Durability::Sync).expect_err("two ops, one seqno left");
+        assert!(matches!(err, Error::SeqnosExhausted { .. }), "{err}");
+        db.sync().expect("a sync takes no seqno");
+        db.put("c", "3").expect("the last seqno");
+        assert_eq!(db.stats().last_seqno, SEQNO_MAX - 1);
+        assert!(matches!(db.put("d", "4"), Err(Error::SeqnosExhausted { .. })));
+        drop(db);
+        let db = Db::open(dir, options).expect("reopen");
+        let keys: Vec<Vec<u8>> =
+            db.iter().map(|r| r.map(|(k, _)| k.to_vec())).collect::<Result<_>>().expect("scan");
+        assert_eq!(keys, vec![b"c".to_vec()], "refused writes left nothing");
+    }
 
     #[test]
     fn write_pressure_grows_smoothly_then_stops() {

@@ -93,7 +93,9 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         let newest = i + 1 == wals.len();
         replay_wal(fs.as_ref(), dir, number, newest, &recovered, &mut chain)?;
     }
-    let last_seq = chain.next.map_or(state.last_seqno, |n| (n - 1).max(state.last_seqno));
+    // `next` is 0 only after nothing but empty batches at seqno 0: no seqno was used.
+    let last_seq =
+        chain.next.map_or(state.last_seqno, |n| n.saturating_sub(1).max(state.last_seqno));
 
     // Write what the WALs held as an L0 SST, so the new MANIFEST can retire them.
     let mut version = state.version;
@@ -289,5 +291,30 @@ fn replay_wal(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::batch::WriteBatch;
+    use crate::fs::{Fs, SimFs};
+    use crate::{Db, Options};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    #[test]
+    fn open_recovers_a_wal_of_one_empty_batch_at_seqno_0() {
+        let fs = SimFs::new();
+        let options = Options::default().fs(Arc::new(fs.clone()));
+        let dir = Path::new("/db");
+        drop(Db::open(dir, options.clone()).expect("create"));
+        let wal = fs.list(dir).expect("list").into_iter().find(|n| n.ends_with(".wal"));
+        let mut record = Vec::new();
+        crate::record::encode(&mut record, &WriteBatch::new().seal(0));
+        fs.write_file(&dir.join(wal.expect("a new database has a WAL")), &record);
+        let db = Db::open(dir, options).expect("an empty batch is no corruption");
+        assert_eq!(db.stats().last_seqno, 0);
+        db.put("k", "v").expect("write");
+        assert_eq!(db.stats().last_seqno, 1);
     }
 }

@@ -9,7 +9,9 @@
 //! Invariants: keys added to a builder strictly increase (an `assert!`); a parsed [`Block`]
 //! has a restart array that lies inside it, starts at 0 and increases, so restart lookups
 //! cannot go out of bounds. Entries are decoded with bounds checks and their order is checked
-//! again while iterating: bad bytes become `Error::Corruption`, never a panic.
+//! again while iterating, in both directions, as are restart points falling on entries that
+//! share no key bytes: bad bytes become `Error::Corruption`, never a panic or an answer that
+//! depends on the direction or the seek that reached it.
 //!
 //! Concurrency: a [`Block`] is immutable (`Bytes`) and shared between iterators and the block
 //! cache; a [`BlockIter`] belongs to one thread at a time.
@@ -408,6 +410,8 @@ pub(crate) struct BlockIter {
     restart_index: usize,
     key: Vec<u8>,
     scratch: Vec<u8>,
+    /// The key a backward step left, to check the step against.
+    left_key: Vec<u8>,
     value: (usize, usize),
     err: Option<Error>,
 }
@@ -426,6 +430,7 @@ impl BlockIter {
             restart_index: 0,
             key: Vec::new(),
             scratch: Vec::new(),
+            left_key: Vec::new(),
             value: (0, 0),
             err: None,
         }
@@ -458,6 +463,12 @@ impl BlockIter {
         self.current = self.next;
         let end = self.block.restarts_offset;
         if self.current >= end {
+            // Every restart point up to the last entry was passed; one left is inside that entry.
+            if self.restart_index + 1 < self.block.restarts {
+                let r = self.block.restart(self.restart_index + 1);
+                self.corrupt(format!("restart point {r} is inside the last entry"));
+                return false;
+            }
             self.invalidate();
             return false;
         }
@@ -474,6 +485,23 @@ impl BlockIter {
             self.corrupt(format!("entry at offset {} runs past its block", self.current));
             return false;
         };
+        // Seeks and backward steps start decoding at restart points, so a scan that passes
+        // one must find an entry starting there that shares nothing, or they would disagree.
+        while self.restart_index + 1 < self.block.restarts {
+            let r = self.block.restart(self.restart_index + 1);
+            if r > self.current {
+                break;
+            }
+            if r < self.current {
+                self.corrupt(format!("restart point {r} is inside an entry"));
+                return false;
+            }
+            self.restart_index += 1;
+        }
+        if shared != 0 && self.block.restart(self.restart_index) == self.current {
+            self.corrupt(format!("entry at restart point {} shares key bytes", self.current));
+            return false;
+        }
         let had_prev = !self.key.is_empty();
         std::mem::swap(&mut self.key, &mut self.scratch);
         self.key.clear();
@@ -489,11 +517,6 @@ impl BlockIter {
         }
         self.value = (value_start, value_start + value_len as usize);
         self.next = self.value.1;
-        while self.restart_index + 1 < self.block.restarts
-            && self.block.restart(self.restart_index + 1) <= self.current
-        {
-            self.restart_index += 1;
-        }
         true
     }
 }
@@ -571,6 +594,9 @@ impl InternalIter for BlockIter {
     fn prev(&mut self) {
         debug_assert!(self.valid());
         let original = self.current;
+        // parse_next checks order within the scan from a restart point; the step back to the
+        // previous interval's last entry is checked here, against the key we leave.
+        std::mem::swap(&mut self.key, &mut self.left_key);
         while self.block.restart(self.restart_index) >= original {
             if self.restart_index == 0 {
                 return self.invalidate();
@@ -581,7 +607,12 @@ impl InternalIter for BlockIter {
         while self.parse_next() {
             match self.next.cmp(&original) {
                 Ordering::Less => {}
-                Ordering::Equal => return,
+                Ordering::Equal if ikey::compare(&self.key, &self.left_key) == Ordering::Less => {
+                    return;
+                }
+                Ordering::Equal => {
+                    return self.corrupt(format!("key at offset {} is out of order", self.current));
+                }
                 Ordering::Greater => {
                     return self.corrupt(format!("no entry ends at offset {original}"));
                 }
@@ -841,6 +872,97 @@ pub(crate) mod tests {
                 let _ = it.take_error();
             }
         }
+    }
+
+    /// A block laid out by hand: `(shared, key bytes after the shared ones, value)` per entry,
+    /// then the restart array as given (nothing is checked, so it can be wrong).
+    fn raw_block(entries: &[(u64, Vec<u8>, &[u8])], restarts: &[u32]) -> Block {
+        let mut buf = Vec::new();
+        for (shared, delta, value) in entries {
+            put_varint(&mut buf, *shared);
+            put_varint(&mut buf, delta.len() as u64);
+            put_varint(&mut buf, value.len() as u64);
+            buf.extend_from_slice(delta);
+            buf.extend_from_slice(value);
+        }
+        for r in restarts {
+            buf.extend_from_slice(&r.to_le_bytes());
+        }
+        buf.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
+        Block::parse(Bytes::from(buf)).expect("restart array in bounds and increasing")
+    }
+
+    /// Scans `block` backward; the keys returned, and whether it ended in corruption.
+    fn scan_back(block: Block) -> (Vec<Vec<u8>>, bool) {
+        let mut it = iter_of(block);
+        let mut keys = Vec::new();
+        it.seek_to_last();
+        while it.valid() {
+            keys.push(it.key().to_vec());
+            it.prev();
+        }
+        (keys, it.take_error().is_some_and(|e| e.is_corruption()))
+    }
+
+    #[test]
+    fn block_iter_reports_corruption_when_a_backward_step_goes_up() {
+        // Restart intervals each in order, but the second sorts before the first.
+        let (b, a) = (ikey::make(b"b", 1, ValueKind::Put), ikey::make(b"a", 1, ValueKind::Put));
+        let entry_len = 3 + b.len() as u32;
+        let block = raw_block(&[(0, b, b""), (0, a.clone(), b"")], &[0, entry_len]);
+        let (keys, corrupt) = scan_back(block);
+        assert_eq!(keys, vec![a], "the last entry, then the step back is refused");
+        assert!(corrupt);
+    }
+
+    #[test]
+    fn block_iter_reports_corruption_for_a_restart_point_inside_an_entry() {
+        // The first entry's key hides an entry of its own 3 bytes in, where a restart point
+        // says an entry starts; a scan from 0 and a seek to that point would disagree.
+        let inner = ikey::make(b"zz", 1, ValueKind::Put);
+        let mut hidden = vec![0u8, inner.len() as u8, 0];
+        hidden.extend_from_slice(&inner);
+        let first = ikey::make(&hidden, 1, ValueKind::Put);
+        let second = ikey::make(b"zzz", 1, ValueKind::Put);
+        let block = raw_block(&[(0, first, b""), (0, second, b"")], &[0, 3]);
+        let mut it = iter_of(block);
+        it.seek_to_first();
+        assert!(it.valid());
+        it.next();
+        assert!(!it.valid());
+        assert!(it.take_error().is_some_and(|e| e.is_corruption()));
+    }
+
+    #[test]
+    fn block_iter_reports_corruption_for_a_restart_point_inside_the_last_entry() {
+        // The only entry's value hides an entry where a second restart point says one starts:
+        // a scan ends after the real entry, a backward scan starts at the hidden one.
+        let hidden_key = ikey::make(b"zz", 1, ValueKind::Put);
+        let mut value = vec![0u8, hidden_key.len() as u8, 0];
+        value.extend_from_slice(&hidden_key);
+        let key = ikey::make(b"a", 1, ValueKind::Put);
+        let at = 3 + key.len() as u32;
+        let block = raw_block(&[(0, key, &value)], &[0, at]);
+        let mut it = iter_of(block);
+        it.seek_to_first();
+        assert!(it.valid());
+        it.next();
+        assert!(!it.valid());
+        assert!(it.take_error().is_some_and(|e| e.is_corruption()), "the scan passes the point");
+    }
+
+    #[test]
+    fn block_iter_reports_corruption_for_a_restart_entry_that_shares_key_bytes() {
+        let (a1, a2) = (ikey::make(b"aa", 2, ValueKind::Put), ikey::make(b"ab", 1, ValueKind::Put));
+        let entry_len = 3 + a1.len() as u32;
+        let block = raw_block(&[(0, a1, b""), (1, a2[1..].to_vec(), b"")], &[0, entry_len]);
+        let mut it = iter_of(block.clone());
+        it.seek_to_first();
+        assert!(it.valid());
+        it.next();
+        assert!(!it.valid(), "a scan must not accept what a seek to that restart point refuses");
+        assert!(it.take_error().is_some_and(|e| e.is_corruption()));
+        assert_eq!(scan_back(block), (Vec::new(), true));
     }
 
     #[test]

@@ -23,9 +23,15 @@ mod bloom;
 mod cache;
 mod table;
 
-pub(crate) use block::{BLOCK_TRAILER_BYTES, BlockHandle, BlockIter};
 #[allow(unused_imports)] // used by the db layer
 pub(crate) use cache::BlockCache;
 pub(crate) use table::FORMAT_VERSION;
 #[allow(unused_imports)] // used by the db layer
 pub(crate) use table::{TableBuilder, TableIter, TableOptions, TableReader, TableSummary};
+// The fuzz harnesses lay out blocks and tables themselves.
+pub(crate) use block::{
+    BLOCK_TRAILER_BYTES, BLOCK_TYPE_LZ4, Block, BlockBuilder, BlockHandle, BlockIter, seal,
+    trailer, unseal,
+};
+pub(crate) use bloom::BloomBuilder;
+pub(crate) use table::{FOOTER_BYTES, Footer};

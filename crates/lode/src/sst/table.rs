@@ -74,13 +74,13 @@ pub(crate) struct TableSummary {
 
 /// The fixed-size record at the end of an SST that locates its filter and index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Footer {
-    filter: BlockHandle,
-    index: BlockHandle,
+pub(crate) struct Footer {
+    pub filter: BlockHandle,
+    pub index: BlockHandle,
 }
 
 impl Footer {
-    fn encode(&self) -> [u8; FOOTER_BYTES] {
+    pub(crate) fn encode(&self) -> [u8; FOOTER_BYTES] {
         let mut out = [0u8; FOOTER_BYTES];
         out[0..8].copy_from_slice(&self.filter.offset.to_le_bytes());
         out[8..16].copy_from_slice(&self.filter.size.to_le_bytes());
@@ -521,12 +521,16 @@ pub(crate) struct TableIter {
     data: Option<BlockIter>,
     data_offset: u64,
     err: Option<Error>,
+    /// What a step into another block checks against: forward, the index key of the block left
+    /// (the next block's keys are above it); backward, the key left (the previous block's keys
+    /// are below it).
+    bound: Vec<u8>,
 }
 
 impl TableIter {
     fn new(core: Arc<TableCore>) -> TableIter {
         let index = BlockIter::new(core.index.clone(), core.path.clone(), core.index_offset);
-        TableIter { core, index, data: None, data_offset: 0, err: None }
+        TableIter { core, index, data: None, data_offset: 0, err: None, bound: Vec::new() }
     }
 
     fn fail(&mut self, e: Error) {
@@ -564,13 +568,21 @@ impl TableIter {
 
     /// Moves past exhausted (or empty) data blocks to the first entry of the next non-empty one.
     fn skip_forward(&mut self) {
+        let mut crossed = false;
         while let Some(data) = &mut self.data {
             if data.valid() {
-                return;
+                if crossed && ikey::compare(&self.bound, data.key()) != Ordering::Less {
+                    let reason = "data block starts at or below the previous block's index key";
+                    return self.fail(self.core.corruption(self.data_offset, reason));
+                }
+                return self.check_in_block();
             }
             if let Some(e) = data.take_error() {
                 return self.fail(e);
             }
+            self.bound.clear();
+            self.bound.extend_from_slice(self.index.key());
+            crossed = true;
             self.index.next();
             if self.load_block() {
                 self.data.as_mut().expect("just loaded").seek_to_first();
@@ -579,18 +591,37 @@ impl TableIter {
     }
 
     /// Moves before exhausted (or empty) data blocks to the last entry of the previous one.
-    fn skip_backward(&mut self) {
+    /// `from_key`: the step started at a key (in `bound`) that every block before it must end
+    /// below, so their index keys must be below it (an empty block's too).
+    fn skip_backward(&mut self, from_key: bool) {
         while let Some(data) = &mut self.data {
             if data.valid() {
-                return;
+                return self.check_in_block();
             }
             if let Some(e) = data.take_error() {
                 return self.fail(e);
             }
             self.index.prev();
+            if from_key
+                && self.index.valid()
+                && ikey::compare(self.index.key(), &self.bound) != Ordering::Less
+            {
+                let reason = "index key at or above the first key of the next data block";
+                return self.fail(self.core.corruption(self.core.index_offset, reason));
+            }
             if self.load_block() {
                 self.data.as_mut().expect("just loaded").seek_to_last();
             }
+        }
+    }
+
+    /// A data block's keys are at most its index key, or seeks (which trust the index to pick
+    /// the block) would miss entries that scans find.
+    fn check_in_block(&mut self) {
+        let Some(data) = &self.data else { return };
+        if data.valid() && ikey::compare(data.key(), self.index.key()) == Ordering::Greater {
+            let reason = "data block holds a key above its index key";
+            self.fail(self.core.corruption(self.data_offset, reason));
         }
     }
 
@@ -637,7 +668,7 @@ impl InternalIter for TableIter {
         if self.load_block() {
             self.data_mut().seek_for_prev(target);
         }
-        self.skip_backward();
+        self.skip_backward(false);
     }
 
     fn seek_to_first(&mut self) {
@@ -659,7 +690,7 @@ impl InternalIter for TableIter {
         if self.load_block() {
             self.data_mut().seek_to_last();
         }
-        self.skip_backward();
+        self.skip_backward(false);
     }
 
     fn next(&mut self) {
@@ -673,8 +704,10 @@ impl InternalIter for TableIter {
     fn prev(&mut self) {
         debug_assert!(self.valid());
         if let Some(data) = &mut self.data {
+            self.bound.clear();
+            self.bound.extend_from_slice(data.key());
             data.prev();
-            self.skip_backward();
+            self.skip_backward(true);
         }
     }
 
@@ -896,10 +929,51 @@ mod tests {
         assert!(cache.usage_bytes() > 0);
     }
 
-    /// Writes a table by hand whose index points at empty data blocks between real ones.
+    /// Writes a table by hand: each data block's entries (in any order) and its index key.
+    fn table_by_hand(blocks: &[(Vec<Entry>, Vec<u8>)]) -> Vec<u8> {
+        let file = Arc::new(MemFile::default());
+        let mut out =
+            TableOutput { file: file.clone(), buf: Vec::new(), offset: 0, scratch: Vec::new() };
+        let mut index = Vec::new();
+        for (entries, index_key) in blocks {
+            let mut data = Vec::new();
+            for (k, v) in entries {
+                data.push(0);
+                data.push(k.len() as u8);
+                data.push(v.len() as u8);
+                data.extend_from_slice(k);
+                data.extend_from_slice(v);
+            }
+            // One restart point per entry, so no order is implied between them.
+            let mut at = 0u32;
+            for (k, v) in entries {
+                data.extend_from_slice(&at.to_le_bytes());
+                at += (3 + k.len() + v.len()) as u32;
+            }
+            data.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+            let handle = out.write_block(&data, Compression::None).expect("write");
+            let mut h = Vec::new();
+            handle.encode_to(&mut h);
+            index.push((index_key.clone(), h));
+        }
+        let mut builder = BlockBuilder::new(INDEX_RESTART_INTERVAL);
+        for (k, h) in &index {
+            builder.add(k, h);
+        }
+        let index = out.write_block(builder.finish(), Compression::None).expect("write");
+        out.emit(&Footer { filter: BlockHandle::default(), index }.encode()).expect("write");
+        out.flush().expect("write");
+        file.bytes()
+    }
+
+    fn put_key(user_key: &[u8], seq: SeqNo) -> Vec<u8> {
+        ikey::make(user_key, seq, ValueKind::Put)
+    }
+
+    /// Index points at empty data blocks between real ones.
     #[test]
     fn table_iter_skips_empty_data_blocks() {
-        let k = |u: &[u8], seq| ikey::make(u, seq, ValueKind::Put);
+        let k = put_key;
         let blocks: Vec<(Vec<Entry>, Vec<u8>)> = vec![
             (vec![], k(b"a", 0)),
             (vec![(k(b"b", 5), b"b5".to_vec()), (k(b"b", 4), b"b4".to_vec())], k(b"b", 4)),
@@ -908,29 +982,71 @@ mod tests {
             (vec![(k(b"d", 1), b"d1".to_vec())], k(b"d", 1)),
             (vec![], k(b"e", 1)),
         ];
-        let file = Arc::new(MemFile::default());
-        let mut out =
-            TableOutput { file: file.clone(), buf: Vec::new(), offset: 0, scratch: Vec::new() };
-        let mut index = BlockBuilder::new(INDEX_RESTART_INTERVAL);
-        let mut model = Vec::new();
-        for (entries, index_key) in &blocks {
-            let mut data = BlockBuilder::new(DATA_RESTART_INTERVAL);
-            for (k, v) in entries {
-                data.add(k, v);
-            }
-            model.extend(entries.iter().cloned());
-            let handle = out.write_block(data.finish(), Compression::None).expect("write");
-            let mut h = Vec::new();
-            handle.encode_to(&mut h);
-            index.add(index_key, &h);
-        }
-        let index = out.write_block(index.finish(), Compression::None).expect("write");
-        out.emit(&Footer { filter: BlockHandle::default(), index }.encode()).expect("write");
-        out.flush().expect("write");
-        let t = open_in_memory(file.bytes()).expect("open");
+        let model: Vec<Entry> = blocks.iter().flat_map(|b| b.0.iter().cloned()).collect();
+        let t = open_in_memory(table_by_hand(&blocks)).expect("open");
         let mut rng = Seed::new("table_iter_skips_empty_data_blocks").rng(0);
         check_iter_against_model(&mut t.iter(), &model, &mut rng, 500);
         check_gets_against_model(&t, &model, &mut rng);
+    }
+
+    /// Scans `t` both ways: the keys each returned, and whether each ended in corruption.
+    fn scans(t: &Arc<TableReader>) -> [(Vec<Vec<u8>>, bool); 2] {
+        let mut it = t.iter();
+        let mut forward = Vec::new();
+        it.seek_to_first();
+        while it.valid() {
+            forward.push(it.key().to_vec());
+            it.next();
+        }
+        let forward_failed = it.take_error().is_some_and(|e| e.is_corruption());
+        let mut backward = Vec::new();
+        it.seek_to_last();
+        while it.valid() {
+            backward.push(it.key().to_vec());
+            it.prev();
+        }
+        let backward_failed = it.take_error().is_some_and(|e| e.is_corruption());
+        [(forward, forward_failed), (backward, backward_failed)]
+    }
+
+    #[test]
+    fn table_iter_reports_corruption_for_data_blocks_out_of_order() {
+        let k = put_key;
+        // Index keys increase, but the second block's key sorts before the first block's.
+        let blocks = vec![
+            (vec![(k(b"b", 1), vec![])], k(b"b", 1)),
+            (vec![(k(b"a", 1), vec![])], k(b"c", 1)),
+        ];
+        let t = open_in_memory(table_by_hand(&blocks)).expect("open");
+        let [forward, backward] = scans(&t);
+        assert_eq!(forward, (vec![k(b"b", 1)], true));
+        assert_eq!(backward, (vec![k(b"a", 1)], true));
+    }
+
+    #[test]
+    fn table_iter_reports_corruption_for_an_empty_block_indexed_above_the_next_one() {
+        let k = put_key;
+        // A seek_for_prev for "b" would stop at the empty block and miss "a" after it.
+        let blocks = vec![(vec![], k(b"w", 1)), (vec![(k(b"a", 1), vec![])], k(b"x", 1))];
+        let t = open_in_memory(table_by_hand(&blocks)).expect("open");
+        let [forward, backward] = scans(&t);
+        assert_eq!(forward, (vec![], true));
+        assert_eq!(backward, (vec![k(b"a", 1)], true));
+    }
+
+    #[test]
+    fn table_iter_reports_corruption_for_a_key_above_its_index_key() {
+        let k = put_key;
+        // "c" sits in a block whose index key says it ends at "b": a seek for "c" would go
+        // to the next block and miss it.
+        let blocks = vec![
+            (vec![(k(b"a", 1), vec![]), (k(b"c", 1), vec![])], k(b"b", 1)),
+            (vec![(k(b"d", 1), vec![])], k(b"d", 1)),
+        ];
+        let t = open_in_memory(table_by_hand(&blocks)).expect("open");
+        let [forward, backward] = scans(&t);
+        assert_eq!(forward, (vec![k(b"a", 1)], true));
+        assert_eq!(backward, (vec![k(b"d", 1)], true));
     }
 
     #[test]
