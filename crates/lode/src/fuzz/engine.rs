@@ -53,6 +53,7 @@ pub(crate) mod op {
     pub(crate) const POWER_LOSS: u8 = 31;
     pub(crate) const COUNT: u8 = 32;
 }
+
 /// Snapshots held at once at most.
 const SNAPSHOTS_MAX: usize = 4;
 const DIR: &str = "/db";

@@ -4,7 +4,7 @@
 //! bad bytes must give an error (a `Corruption`), never a panic, an allocation by an untrusted
 //! length, or a wrong answer. The cargo-fuzz targets in `fuzz/` are one call each to these, and
 //! `tests/engine/fuzz_corpus.rs` replays the checked-in corpus and regressions through them on
-//! stable Rust. The input is decoded by [`input::Input`], which never runs out: any bytes are a
+//! stable Rust. The input is decoded by `input::Input`, which never runs out: any bytes are a
 //! test case. Checksums stop a fuzzer that only flips bytes, so most harnesses also let the
 //! input choose contents that the harness frames with correct checksums.
 //!
