@@ -2,59 +2,25 @@
 //! `--metrics-port` is given; with it, Prometheus text at `/metrics`; and, at the default log
 //! level, one stderr line per flush and per compaction with its sizes.
 
-use std::fs::File;
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
+use support::{Server, connect, free_port};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn spawn(dir: &Path, port: u16, extra: &[&str]) -> Child {
-    let stderr = File::create(dir.join("stderr.log")).expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-        .args(["serve", "--port", &port.to_string(), "--memtable-size", "1mb"])
-        .args(extra)
-        .arg("--dir")
-        .arg(dir.join("data"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(stderr))
-        .spawn()
-        .expect("spawn lode serve")
-}
-
-/// A connection that has had a PING answered: the server is past binding every listener.
-fn connect(port: u16) -> redis::Connection {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
-    let start = Instant::now();
-    loop {
-        let attempt = client
-            .get_connection()
-            .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con).map(|_| con));
-        match attempt {
-            Ok(con) => return con,
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(30), "server never came up: {e}");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
+fn spawn(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
+    let mut args = vec!["--memtable-size", "1mb"];
+    args.extend_from_slice(extra);
+    support::start(&dir.join("data"), port, &args)
+        .unwrap_or_else(|log| panic!("lode serve did not start:\n{log}"))
 }
 
 /// SHUTDOWN, then the exit status (bounded wait).
-fn shutdown(mut con: redis::Connection, child: Child) -> ExitStatus {
+fn shutdown(mut con: redis::Connection, mut server: Server) -> (std::process::ExitStatus, String) {
     let _ = redis::cmd("SHUTDOWN").query::<()>(&mut con);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut child = child;
-        let _ = tx.send(child.wait());
-    });
-    rx.recv_timeout(Duration::from_secs(60)).expect("exits after SHUTDOWN").expect("wait")
+    let status = server.wait_exit(Duration::from_secs(60));
+    (status, server.log())
 }
 
 /// Inodes of the TCP sockets in LISTEN state on this machine.
@@ -99,12 +65,12 @@ fn scrape(port: u16) -> String {
 fn serve_has_no_metrics_listener_without_the_flag() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let child = spawn(dir.path(), port, &[]);
-    let pid = child.id();
+    let server = spawn(dir.path(), port, &[]);
+    let pid = server.pid();
     let con = connect(port);
     assert_eq!(listeners_of(pid), 1, "only the RESP listener");
-    assert!(shutdown(con, child).success());
-    let log = std::fs::read_to_string(dir.path().join("stderr.log")).expect("log");
+    let (status, log) = shutdown(con, server);
+    assert!(status.success(), "{status}");
     assert!(!log.contains("metrics"), "{log}");
 }
 
@@ -112,8 +78,8 @@ fn serve_has_no_metrics_listener_without_the_flag() {
 fn serve_with_metrics_port_serves_metrics_and_logs_flushes_and_compactions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (port, metrics_port) = (free_port(), free_port());
-    let child = spawn(dir.path(), port, &["--metrics-port", &metrics_port.to_string()]);
-    let pid = child.id();
+    let server = spawn(dir.path(), port, &["--metrics-port", &metrics_port.to_string()]);
+    let pid = server.pid();
     let mut con = connect(port);
     assert_eq!(listeners_of(pid), 2, "the RESP listener and the metrics listener");
     // Four flushes (SAVE) make L0 reach its compaction trigger.
@@ -133,17 +99,14 @@ fn serve_with_metrics_port_serves_metrics_and_logs_flushes_and_compactions() {
     assert!(response.contains("\nlode_commands_total{command=\"set\"} 400\n"), "{response}");
     assert!(response.contains("\nlode_flushes_total 4\n"), "{response}");
     assert!(response.ends_with("# EOF\n"));
-    // The compaction the four flushes trigger runs in the background: nothing to wait on from
-    // outside but its counter, so poll it (bounded).
-    let start = Instant::now();
-    while !scrape(metrics_port).contains("\nlode_compactions_total 1\n") {
-        assert!(start.elapsed() < Duration::from_secs(30), "no compaction after four flushes");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The compaction the four flushes trigger runs in the background; its log line says when
+    // it is done, and then the counter must show it.
+    server.wait_log("compaction finished", Duration::from_secs(30));
+    let response = scrape(metrics_port);
+    assert!(response.contains("\nlode_compactions_total 1\n"), "{response}");
 
-    let status = shutdown(con, child);
+    let (status, log) = shutdown(con, server);
     assert!(status.success(), "{status}");
-    let log = std::fs::read_to_string(dir.path().join("stderr.log")).expect("log");
     assert!(
         log.contains(&format!("Prometheus metrics at http://127.0.0.1:{metrics_port}/metrics")),
         "{log}"

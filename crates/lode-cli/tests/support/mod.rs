@@ -46,6 +46,21 @@ impl Server {
         self.log.0.lock().expect("log").text.clone()
     }
 
+    /// Waits until the log holds `text` (a line the server logs when something happened in
+    /// the background, such as a finished compaction). Panics after `timeout`.
+    pub fn wait_log(&self, text: &str, timeout: Duration) {
+        let (lock, cv) = &*self.log;
+        let log = lock.lock().expect("log");
+        let (log, waited) = cv
+            .wait_timeout_while(log, timeout, |l| !l.text.contains(text) && !l.closed)
+            .expect("log");
+        assert!(
+            !waited.timed_out() && log.text.contains(text),
+            "lode serve never logged {text:?} within {timeout:?}:\n{}",
+            log.text
+        );
+    }
+
     /// kill -9, and reap it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -72,8 +87,8 @@ impl Drop for Server {
     }
 }
 
-/// Starts `lode serve --port PORT --dir DIR ARGS...` (with `RUST_LOG=info` unless `ARGS`'
-/// environment says otherwise) and waits for its ready line. `Err` with its log when it
+/// Starts `lode serve --port PORT --dir DIR ARGS...` with `RUST_LOG=info` (the binary's
+/// default level, set so a developer's own RUST_LOG cannot hide the ready line) and waits for its ready line. `Err` with its log when it
 /// exits first. Its stderr keeps being read, so it never blocks on a full pipe.
 pub fn start(dir: &Path, port: u16, args: &[&str]) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lode"))
