@@ -42,6 +42,9 @@ fn duration_histogram() -> Histogram {
 /// The server's live metrics. See the module docs.
 #[derive(Debug)]
 pub(crate) struct Metrics {
+    /// Per-command families are recorded only when something can read them (the endpoint is
+    /// on; it cannot be turned on later): off, a command pays no label lookups for them.
+    per_command: bool,
     registry: Registry,
     commands: Family<CommandLabel, Counter>,
     errors: Family<CommandLabel, Counter>,
@@ -54,6 +57,13 @@ pub(crate) struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Metrics {
+        Metrics::new(true)
+    }
+}
+
+impl Metrics {
+    /// The families, recording per-command ones only if `per_command`.
+    pub(crate) fn new(per_command: bool) -> Metrics {
         let commands = Family::<CommandLabel, Counter>::default();
         let errors = Family::<CommandLabel, Counter>::default();
         let durations: Family<CommandLabel, Histogram, fn() -> Histogram> =
@@ -98,6 +108,7 @@ impl Default for Metrics {
             net_written_bytes.clone(),
         );
         Metrics {
+            per_command,
             registry,
             commands,
             errors,
@@ -108,11 +119,12 @@ impl Default for Metrics {
             net_written_bytes,
         }
     }
-}
 
-impl Metrics {
     /// A command's handler ran for `elapsed`; `failed` if it answered an error.
     pub(crate) fn record_call(&self, command: &'static str, elapsed: Duration, failed: bool) {
+        if !self.per_command {
+            return;
+        }
         let label = [("command", command)];
         self.commands.get_or_create(&label).inc();
         self.durations.get_or_create(&label).observe(elapsed.as_secs_f64());
@@ -124,6 +136,9 @@ impl Metrics {
     /// A command was refused before running (`command` from the table, or
     /// [`UNKNOWN_COMMAND`]).
     pub(crate) fn record_refusal(&self, command: &'static str) {
+        if !self.per_command {
+            return;
+        }
         self.errors.get_or_create(&[("command", command)]).inc();
     }
 

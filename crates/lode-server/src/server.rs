@@ -225,7 +225,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
         clients: Clients::default(),
         stats: ServerStats::default(),
         slowlog: Slowlog::default(),
-        metrics: Metrics::default(),
+        metrics: Metrics::new(metrics_addr.is_some()),
         local_addr: addr,
         metrics_addr,
         run_id: (0..40)
