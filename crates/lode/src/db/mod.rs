@@ -243,6 +243,18 @@ impl Inner {
         seq
     }
 
+    /// Registers a snapshot at the oldest seqno any reader can see: the oldest live snapshot,
+    /// or the newest visible seqno when there is none (a compaction filter's horizon).
+    pub(crate) fn register_horizon(&self) -> SeqNo {
+        let mut snaps = lock(&self.snapshots);
+        let seq = match snaps.keys().next() {
+            Some(&oldest) => oldest,
+            None => self.visible_seq.load(Ordering::Acquire),
+        };
+        *snaps.entry(seq).or_insert(0) += 1;
+        seq
+    }
+
     pub(crate) fn release_snapshot(&self, seq: SeqNo) {
         let mut snaps = lock(&self.snapshots);
         if let Some(n) = snaps.get_mut(&seq) {
