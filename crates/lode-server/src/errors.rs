@@ -64,6 +64,9 @@ pub(crate) const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub(crate) const STRING_TOO_LONG: &str =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 pub(crate) const KEY_TOO_LONG: &str = "ERR key is too long (Lode's limit is 65526 bytes)";
+/// A collection element whose key plus field or member passes `ELEMENT_KEY_BYTES_MAX`.
+pub(crate) const ELEMENT_TOO_LARGE: &str =
+    "ERR element too large (Lode's limit on a key plus a field or member is 65514 bytes)";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).

@@ -23,6 +23,8 @@ use std::ops::{Bound, ControlFlow};
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
 
+mod elements;
+
 /// Keys deleted per batch by FLUSHALL and by the active expiry cycle.
 pub(crate) const DELETE_CHUNK_KEYS: usize = 10_000;
 
@@ -53,6 +55,10 @@ pub(crate) struct Tx<'a> {
     pub db: DbIndex,
     overlay: BTreeMap<(DbIndex, Bytes), Slot>,
     raw_deletes: Vec<Vec<u8>>,
+    /// Pending element and score-index writes (`None` deletes), by engine key.
+    elements: BTreeMap<Vec<u8>, Option<Bytes>>,
+    /// A collection version was handed out: the commit persists the high-water mark.
+    version_used: bool,
     pending_bytes: usize,
     expired: u64,
     /// A commit wrote something since the `Tx` began (an `appendfsync always` burst syncs).
@@ -77,6 +83,8 @@ impl<'a> Tx<'a> {
             db: DbIndex::ZERO,
             overlay: BTreeMap::new(),
             raw_deletes: Vec::new(),
+            elements: BTreeMap::new(),
+            version_used: false,
             pending_bytes: 0,
             expired: 0,
             committed_writes: false,
@@ -287,6 +295,8 @@ impl<'a> Tx<'a> {
     pub(crate) fn commit(&mut self) -> Result<(), CommandError> {
         let overlay = std::mem::take(&mut self.overlay);
         let raw_deletes = std::mem::take(&mut self.raw_deletes);
+        let elements = std::mem::take(&mut self.elements);
+        let version_used = std::mem::take(&mut self.version_used);
         self.pending_bytes = 0;
         let expired = std::mem::take(&mut self.expired);
         let mut batch = WriteBatch::new();
@@ -322,6 +332,16 @@ impl<'a> Tx<'a> {
         }
         for key in &raw_deletes {
             batch.delete(key);
+        }
+        for (key, value) in &elements {
+            match value {
+                Some(v) => batch.put(key, v),
+                None => batch.delete(key),
+            }
+        }
+        if version_used {
+            let last = Keyspace::get(&self.ks.last_version);
+            batch.put(keyspace::system_key("version", DbIndex::ZERO), last.to_be_bytes());
         }
         if batch.is_empty() {
             return Ok(());

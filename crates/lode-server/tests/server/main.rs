@@ -4,6 +4,7 @@
 
 mod auth;
 mod client_limits;
+mod collections;
 mod connection;
 mod databases;
 mod durability;
