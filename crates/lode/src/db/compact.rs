@@ -283,6 +283,21 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
+/// `Db::compact_range`: as [`compact_all`], each step limited to the files that overlap
+/// `lo..=hi` (all of L0 when any of it does).
+pub(crate) fn compact_range(inner: &Inner, lo: &[u8], hi: &[u8]) -> Result<()> {
+    super::flush::flush_all(inner)?;
+    for step in 0..crate::version::LEVELS {
+        inner.check_writable()?;
+        if let Err(e) = compact_once(inner, |v| Picker::range_step(v, step, Some((lo, hi)))) {
+            tracing::error!(error = %e, "manual compaction failed: writes are refused until the database is reopened");
+            inner.fail(format!("compaction failed: {e}"));
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// `Db::wait_idle`: returns once no flush or compaction is running or due.
 pub(crate) fn wait_idle(inner: &Inner) -> Result<()> {
     let mut bg = lock(&inner.bg);

@@ -443,6 +443,15 @@ impl Db {
         compact::compact_all(&self.handle.inner)
     }
 
+    /// Compacts the files that hold keys in `start..=end` into the last level (after a flush),
+    /// as [`Db::compact`] does for all of them: versions no snapshot needs, tombstones and
+    /// what the compaction filter removes are dropped from that range. Returns when done. For
+    /// reclaiming a known range soon (say, the elements of a deleted collection) without
+    /// rewriting the whole database.
+    pub fn compact_range(&self, start: impl AsRef<[u8]>, end: impl AsRef<[u8]>) -> Result<()> {
+        compact::compact_range(&self.handle.inner, start.as_ref(), end.as_ref())
+    }
+
     /// Writes a consistent copy of the database into `dir` (new or empty) while writes go on:
     /// hard links to the SSTs, copies of the unflushed WAL data, a MANIFEST and CURRENT. It
     /// holds every write acknowledged before the call and opens as a normal database. Hard

@@ -230,3 +230,35 @@ fn filter_reads_other_keys_as_the_oldest_snapshot_sees_them() {
     assert_eq!(db.prefix("e:b:").count(), 500, "b still has its owner");
     assert_eq!(db.stats().compaction_filter_removed, 500);
 }
+
+#[test]
+fn compact_range_reclaims_one_range_and_leaves_the_rest_for_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = Options::default()
+        .memtable_size(4 << 10)
+        .target_file_size(4 << 10)
+        .level_base_size(16 << 10)
+        .fs(Arc::new(lode::fs::RealFs))
+        .compaction_filter(Arc::new(DropOrphans));
+    let db = Db::open(dir.path(), opts).expect("open");
+    for owner in ["a", "b"] {
+        db.put(format!("m:{owner}"), "owner").expect("put");
+        for i in 0..2_000u32 {
+            db.put(format!("e:{owner}:{i:05}"), "x".repeat(50)).expect("put");
+        }
+    }
+    db.compact().expect("settle everything in the last level");
+    db.delete("m:a").expect("delete");
+    db.delete("m:b").expect("delete");
+    db.compact_range("e:a:", "e:a:\u{ff}").expect("compact_range");
+    assert_eq!(db.prefix("e:a:").count(), 0, "the range's orphans are gone");
+    let b_left = db.prefix("e:b:").count();
+    // Only files that overlap the range were rewritten: b's elements, in other files, stay
+    // until something compacts them (a boundary file may hold a few of b's).
+    assert!(b_left > 1_500, "{b_left} of b's 2,000 orphans were still on disk");
+    let removed = db.stats().compaction_filter_removed;
+    assert!((2_000..2_500).contains(&removed), "{removed}");
+    db.compact().expect("compact");
+    assert_eq!(db.prefix("e:").count(), 0);
+    assert_eq!(db.stats().compaction_filter_removed, 4_000);
+}
