@@ -47,5 +47,7 @@ pub use config::{
     SLOWLOG_MAX_LEN_DEFAULT, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
     parse_yes_no,
 };
-pub use keyspace::{ELEMENT_KEY_BYTES_MAX, STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
+pub use keyspace::{
+    ELEMENT_KEY_BYTES_MAX, RECLAIM_MIN_ELEMENTS, STRING_BYTES_MAX, USER_KEY_BYTES_MAX,
+};
 pub use server::{Error, REDIS_VERSION, ServerHandle, run, start};

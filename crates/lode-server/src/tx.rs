@@ -303,9 +303,16 @@ impl<'a> Tx<'a> {
         let (mut dkeys, mut dexpires) = ([0i64; DATABASES], [0i64; DATABASES]);
         let mut floor = [u64::MAX; DATABASES];
         let mut touched = Vec::new();
+        let mut dead = Vec::new();
         for (id, slot) in &overlay {
             if !slot.dirty {
                 continue;
+            }
+            if let Some(orig) = &slot.orig
+                && orig.is_collection()
+                && slot.cur.as_ref().is_none_or(|cur| cur.version != orig.version)
+            {
+                dead.push((id, orig));
             }
             let (db, key) = (id.0, &id.1);
             let d = usize::from(db.get());
@@ -372,6 +379,9 @@ impl<'a> Tx<'a> {
         }
         Keyspace::add(&self.ks.changes_since_save, touched.len() as u64);
         Keyspace::add(&self.ks.expired_keys, expired);
+        for ((db, key), meta) in dead {
+            self.ks.reclaim.dead(*db, key, meta);
+        }
         self.ks.touch_watched(touched.into_iter());
         Ok(())
     }
@@ -438,6 +448,7 @@ impl<'a> Tx<'a> {
             let mut batch = WriteBatch::new();
             let (mut keys, mut expires) = (Keyspace::get(&c.keys), Keyspace::get(&c.expires));
             let mut deleted = Vec::new();
+            let mut dead = Vec::new();
             for item in self.engine_range(lo, Bound::Excluded(hi.clone())).take(DELETE_CHUNK_KEYS) {
                 let (k, v) = item?;
                 let meta = Meta::decode(v.into_bytes())?;
@@ -447,6 +458,9 @@ impl<'a> Tx<'a> {
                     expires = expires.saturating_sub(1);
                 }
                 deleted.push((db, Bytes::copy_from_slice(user)));
+                if meta.is_collection() {
+                    dead.push((Bytes::copy_from_slice(user), meta));
+                }
                 batch.delete(&k[..]);
                 keys = keys.saturating_sub(1);
                 after = Some(k.to_vec());
@@ -465,6 +479,9 @@ impl<'a> Tx<'a> {
             c.expires.store(expires, Ordering::Relaxed);
             Keyspace::add(&self.ks.changes_since_save, deleted.len() as u64);
             self.ks.touch_watched(deleted.iter());
+            for (key, meta) in &dead {
+                self.ks.reclaim.dead(db, key, meta);
+            }
         }
     }
 }

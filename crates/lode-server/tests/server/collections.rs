@@ -4,6 +4,7 @@
 
 use crate::{TestServer, fails, q};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -142,4 +143,66 @@ fn element_key_limit_at_and_past() {
     assert!(err.starts_with("ERR element too large"), "{err}");
     assert_eq!(q::<i64>(&mut con, &["HLEN", &key]), 1);
     assert_eq!(q::<i64>(&mut con, &["EXISTS", &longer]), 0);
+}
+
+fn info_u64(con: &mut redis::Connection, field: &str) -> u64 {
+    let info: String = q(con, &["INFO", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO has no {field}"))
+}
+
+/// Fills `key` with `n` fields of 100-byte values, 1,000 per HSET.
+fn fill_hash(con: &mut redis::Connection, key: &str, n: u64) {
+    let value = "v".repeat(100);
+    let mut i = 0;
+    while i < n {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(key);
+        for j in i..(i + 1_000).min(n) {
+            cmd.arg(format!("field:{j:08}")).arg(&value);
+        }
+        let _: i64 = cmd.query(con).expect("HSET");
+        i += 1_000;
+    }
+}
+
+#[test]
+fn a_deleted_or_expired_big_collection_gives_its_space_back_and_a_small_one_waits() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let n = lode_server::RECLAIM_MIN_ELEMENTS;
+    fill_hash(&mut con, "big", n);
+    fill_hash(&mut con, "dies", n);
+    fill_hash(&mut con, "small", n - 1);
+    assert_eq!(q::<String>(&mut con, &["SAVE"]), "OK");
+    let full = info_u64(&mut con, "lode_sst_bytes");
+    assert!(full > 3 * n * 100, "{full} bytes on disk");
+
+    // DEL answers from the metadata alone; the reclaimer compacts the element range.
+    assert_eq!(q::<i64>(&mut con, &["DEL", "big", "small"]), 2);
+    assert!(
+        crate::eventually(Duration::from_secs(60), || {
+            info_u64(&mut con, "lode_reclaim_compactions") >= 1
+        }),
+        "the deleted hash's range was never compacted"
+    );
+    assert!(info_u64(&mut con, "lode_compaction_filter_removed") >= n);
+    // Expiry (the active cycle deletes the metadata) queues the same.
+    assert_eq!(q::<i64>(&mut con, &["PEXPIRE", "dies", "1"]), 1);
+    assert!(
+        crate::eventually(Duration::from_secs(60), || {
+            info_u64(&mut con, "lode_reclaim_compactions") >= 2
+        }),
+        "the expired hash's range was never compacted"
+    );
+    assert!(info_u64(&mut con, "lode_compaction_filter_removed") >= 2 * n);
+    assert_eq!(q::<i64>(&mut con, &["DBSIZE"]), 0);
+    let after = info_u64(&mut con, "lode_sst_bytes");
+    assert!(after < full / 2, "{after} bytes left of {full}");
+    // "small" was under the threshold: no compaction of its own was queued for it.
+    assert_eq!(info_u64(&mut con, "lode_reclaim_compactions"), 2);
+    fill_hash(&mut con, "big", 10);
+    assert_eq!(q::<i64>(&mut con, &["HLEN", "big"]), 10, "a new hash at the old key is fine");
 }
