@@ -42,7 +42,7 @@ const PAGE_ELEMENTS: usize = 128;
 /// read); Redis's own small-encoding limit for hashes and sets is 128 too.
 pub(crate) const EXACT_PICK_MAX: u64 = 128;
 /// A branch of at most this many fields is picked from uniformly (see the module docs).
-const BRANCH_SMALL_MAX: usize = 16;
+const BRANCH_SMALL_MAX: usize = 64;
 /// Random next bytes tried at a branch before taking the first existing byte after the last.
 const BYTE_TRIES: usize = 8;
 /// Branch levels a descent goes down before picking among the branch's first fields.
@@ -153,14 +153,19 @@ impl Sampler {
 
     /// `count` random fields picked independently (repeats allowed), shuffled. `charge` is
     /// called with each field as it is chosen and stops the command when the reply would be
-    /// too big, so `count` never sizes an allocation.
+    /// too big, so `count` never sizes an allocation; `room` (the reply bytes the client can
+    /// still take) caps the picks first, so a count no reply could hold costs no more work
+    /// than the reply that fails (each pick is charged at least [`REPLY_OVERHEAD_BYTES`]).
     pub(crate) fn with_repeats(
         &mut self,
         tx: &mut Tx<'_>,
         rng: &mut impl Rng,
         count: u64,
+        room: usize,
         mut charge: impl FnMut(&Bytes) -> Result<(), CommandError>,
     ) -> Result<Vec<Bytes>, CommandError> {
+        let fit = u64::try_from(room / REPLY_OVERHEAD_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+        let count = count.min(fit);
         let mut out = Vec::new();
         if self.len == 0 || count == 0 {
             return Ok(out);
@@ -339,14 +344,22 @@ impl Sampler {
             if last.len() <= shared {
                 return Ok(Some(head.clone()));
             }
-            // -1 stands for the field equal to the shared prefix (then it is `head`).
-            let low = if head.len() == shared { -1 } else { i32::from(head[shared]) };
-            let high = i32::from(last[shared]);
+            // A field equal to the shared prefix (then it is `head`) is one of more than
+            // BRANCH_SMALL_MAX fields here: it gets that share, not a whole next byte's.
+            let lowest = if head.len() == shared {
+                if rng.random_range(0..=BRANCH_SMALL_MAX) == 0 {
+                    return Ok(Some(head.clone()));
+                }
+                first.get(1).and_then(|f| f.get(shared))
+            } else {
+                head.get(shared)
+            };
+            let (Some(&low), high) = (lowest, last[shared]) else {
+                return Ok(Some(head.clone()));
+            };
             let mut next = None;
             for attempt in 0..BYTE_TRIES {
-                let Ok(byte) = u8::try_from(rng.random_range(low..=high)) else {
-                    return Ok(Some(head.clone()));
-                };
+                let byte = rng.random_range(low..=high.max(low));
                 let mut probe = head[..shared].to_vec();
                 probe.push(byte);
                 let at =

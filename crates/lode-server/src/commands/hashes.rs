@@ -436,7 +436,7 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let mut sampler = Sampler::new(ctx.tx, key, &meta)?;
     let mut rng = rand::rng();
     let fields = if count < 0 {
-        sampler.with_repeats(ctx.tx, &mut rng, count.unsigned_abs(), charge)?
+        sampler.with_repeats(ctx.tx, &mut rng, count.unsigned_abs(), room, charge)?
     } else {
         sampler.distinct(ctx.tx, &mut rng, count.unsigned_abs(), charge)?
     };

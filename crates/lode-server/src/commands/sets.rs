@@ -328,7 +328,7 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let (room, mut bytes) = (ctx.output_room(), 0usize);
     let charge = |m: &Bytes| charge(&mut bytes, room, m);
     let members = if count < 0 {
-        sampler.with_repeats(ctx.tx, &mut rng, count.unsigned_abs(), charge)?
+        sampler.with_repeats(ctx.tx, &mut rng, count.unsigned_abs(), room, charge)?
     } else {
         sampler.distinct(ctx.tx, &mut rng, count.unsigned_abs(), charge)?
     };
