@@ -10,9 +10,10 @@
 //! read its first [`BRANCH_SMALL_MAX`] + 1 fields; if that is all of them, pick one uniformly;
 //! otherwise find the branch's last field, and among the bytes that follow the prefix the
 //! first and last fields share, choose one uniformly (a uniform byte between the two, kept only
-//! if some field has it, retried up to [`BYTE_TRIES`] times; the field equal to the shared
-//! prefix, if there is one, counts as one more choice) and descend. Each existing next byte is
-//! equally likely, whatever the number of fields under it, so the pick is uniform when the
+//! if some field has it, retried up to [`BYTE_TRIES`] times; a field equal to the shared prefix,
+//! if there is one, is taken with probability 1 / ([`BRANCH_SMALL_MAX`] + 1), more than its fair
+//! share in a branch that big, but not a whole byte's share) and descend. Each existing next
+//! byte is equally likely, whatever the number of fields under it, so the pick is uniform when the
 //! fields spread evenly over their prefixes (fixed-length random or sequential ids, numbers of
 //! one width) and favours fields in sparse branches otherwise; docs/compatibility.md says so.
 //! Counts large next to the collection (a pick per [`SCAN_PICK_COST`] elements or more) read

@@ -401,7 +401,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     Ok(Reply::Bulk(text))
 }
 
-/// HRANDFIELD's count: Redis's range (±(2^63 - 1)), and half of it with WITHVALUES.
+/// HRANDFIELD: the count in Redis's range (±(2^63 - 1)), half of it with WITHVALUES; checked
+/// before the key, as Redis does.
 fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let key = &args[1];
     let Some(count_arg) = args.get(2) else {

@@ -662,3 +662,59 @@ fn set_commands_match_a_model_under_random_operations() {
     }
     assert_eq!(q::<i64>(&mut con, &["DBSIZE"]), model.len() as i64);
 }
+
+#[test]
+fn command_info_names_set_and_hash_categories_and_movable_keys() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let info: Vec<Value> = q(&mut con, &["COMMAND", "INFO", "sintercard", "smove", "hincrbyfloat"]);
+    let words = |v: &Value| -> Vec<String> {
+        let Value::Array(items) = v else { panic!("{v:?}") };
+        items.iter().map(|i| redis::from_redis_value_ref::<String>(i).expect("word")).collect()
+    };
+    let fields = |v: &Value| -> Vec<Value> {
+        let Value::Array(items) = v else { panic!("{v:?}") };
+        items.clone()
+    };
+    let sintercard = fields(&info[0]);
+    assert_eq!(sintercard[1], Value::Int(-3));
+    assert_eq!(words(&sintercard[2]), vec!["readonly", "movablekeys"]);
+    assert_eq!(&sintercard[3..6], &[Value::Int(0), Value::Int(0), Value::Int(0)]);
+    assert_eq!(words(&sintercard[6]), vec!["@read", "@set", "@slow"]);
+    let smove = fields(&info[1]);
+    assert_eq!(&smove[3..6], &[Value::Int(1), Value::Int(2), Value::Int(1)]);
+    assert_eq!(words(&smove[6]), vec!["@write", "@set", "@fast"]);
+    let hincrbyfloat = fields(&info[2]);
+    assert_eq!(words(&hincrbyfloat[2]), vec!["write", "denyoom", "fast"]);
+    assert_eq!(words(&hincrbyfloat[6]), vec!["@write", "@hash", "@fast"]);
+}
+
+/// At and one past the thresholds: exact picks up to 128 members (descents above), pages of
+/// 128 members, one pass for a pick per 64 members.
+#[test]
+fn picks_and_pages_at_their_thresholds() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    for n in [127i64, 128, 129, 256, 257] {
+        let key = format!("s{n}");
+        let all: BTreeSet<String> = (0..n).map(|i| format!("m{i:03}")).collect();
+        assert_eq!(sadd_many(&mut con, &key, all.iter().cloned()), n);
+        assert_eq!(q::<BTreeSet<String>>(&mut con, &["SUNION", &key]), all, "{n}");
+        assert_eq!(q::<i64>(&mut con, &["SINTERCARD", "2", &key, &key]), n);
+        for count in [1, 4, 5, n - 1, n] {
+            let got: Vec<String> = q(&mut con, &["SRANDMEMBER", &key, &count.to_string()]);
+            let distinct: BTreeSet<String> = got.iter().cloned().collect();
+            assert_eq!(distinct.len() as i64, count, "{count} of {n}");
+            assert!(distinct.is_subset(&all));
+            let got: Vec<String> = q(&mut con, &["SRANDMEMBER", &key, &(-count).to_string()]);
+            assert_eq!(got.len() as i64, count);
+            assert!(got.iter().all(|m| all.contains(m)));
+        }
+        let one: String = q(&mut con, &["SPOP", &key]);
+        assert!(all.contains(&one));
+        let some: Vec<String> = q(&mut con, &["SPOP", &key, "3"]);
+        assert_eq!(some.iter().collect::<BTreeSet<_>>().len(), 3);
+        assert!(!some.contains(&one));
+        assert_eq!(q::<i64>(&mut con, &["SCARD", &key]), n - 4);
+    }
+}
