@@ -47,6 +47,8 @@ pub(crate) mod flags {
     pub const LOCKS: u32 = 1 << 9;
     /// May grow memory use (Redis refuses it past maxmemory; shown by COMMAND INFO).
     pub const DENYOOM: u32 = 1 << 10;
+    /// Its keys are found by parsing its arguments (a `numkeys` count), not by position.
+    pub const MOVABLEKEYS: u32 = 1 << 11;
 }
 
 /// A handler: the command's arguments (name first) in, a reply out.
@@ -99,6 +101,7 @@ impl CommandSpec {
             (flags::FAST, "fast"),
             (flags::NOAUTH, "no_auth"),
             (flags::NO_MULTI, "no_multi"),
+            (flags::MOVABLEKEYS, "movablekeys"),
         ];
         names.iter().filter(|(f, _)| flags & f != 0).map(|(_, n)| *n).collect()
     }
@@ -112,6 +115,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::strings::SPECS,
         commands::keys::SPECS,
         commands::hashes::SPECS,
+        commands::sets::SPECS,
         commands::transactions::SPECS,
     ]
     .into_iter()

@@ -84,6 +84,8 @@ const CATEGORY_ORDER: &[&str] = &[
     "@keyspace",
     "@read",
     "@write",
+    "@set",
+    "@hash",
     "@string",
     "@admin",
     "@fast",
@@ -96,6 +98,8 @@ const CATEGORY_ORDER: &[&str] = &[
 fn categories(flags: u32, group: &str) -> Vec<&'static str> {
     let mut set = vec![match group {
         "string" => "@string",
+        "hash" => "@hash",
+        "set" => "@set",
         "generic" => "@keyspace",
         "transactions" => "@transaction",
         "connection" => "@connection",

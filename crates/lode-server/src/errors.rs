@@ -68,6 +68,22 @@ pub(crate) const KEY_TOO_LONG: &str = "ERR key is too long (Lode's limit is 6552
 pub(crate) const ELEMENT_TOO_LARGE: &str =
     "ERR element too large (Lode's limit on a key plus a field or member is 65514 bytes)";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub(crate) const HASH_VALUE_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub(crate) const HASH_VALUE_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT's increment is infinite (INCRBYFLOAT says `NAN_OR_INFINITY` instead).
+pub(crate) const NAN_OR_INFINITY_VALUE: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD ... WITHVALUES past half of `LONG_MAX` either way.
+pub(crate) const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// Redis's `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` (SRANDMEMBER,
+/// HRANDFIELD counts).
+pub(crate) const COUNT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// Redis's `getPositiveLongFromObjectOrReply` without a message (SPOP's count).
+pub(crate) const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub(crate) const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub(crate) const NUMKEYS_PAST_ARGS: &str =
+    "ERR Number of keys can't be greater than number of args";
+pub(crate) const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).
 pub(crate) const INT_OUT_OF_RANGE: &str =

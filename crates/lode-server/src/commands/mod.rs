@@ -22,9 +22,11 @@ macro_rules! spec {
 }
 
 pub(crate) mod connection;
+pub(crate) mod elements;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod server;
+pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod transactions;
 
