@@ -24,6 +24,7 @@ macro_rules! spec {
 pub(crate) mod connection;
 pub(crate) mod hashes;
 pub(crate) mod keys;
+pub(crate) mod lists;
 pub(crate) mod server;
 pub(crate) mod strings;
 pub(crate) mod transactions;
