@@ -10,6 +10,7 @@ mod databases;
 mod durability;
 mod keys;
 mod limits;
+mod lists;
 mod metrics;
 mod protocol;
 mod server_commands;
