@@ -84,10 +84,12 @@ const CATEGORY_ORDER: &[&str] = &[
     "@keyspace",
     "@read",
     "@write",
+    "@list",
     "@string",
     "@admin",
     "@fast",
     "@slow",
+    "@blocking",
     "@dangerous",
     "@connection",
     "@transaction",
@@ -99,6 +101,7 @@ fn categories(flags: u32, group: &str) -> Vec<&'static str> {
         "generic" => "@keyspace",
         "transactions" => "@transaction",
         "connection" => "@connection",
+        "list" => "@list",
         _ => "",
     }];
     if flags & WRITE != 0 {
@@ -111,6 +114,9 @@ fn categories(flags: u32, group: &str) -> Vec<&'static str> {
         set.extend(["@admin", "@dangerous"]);
     }
     set.push(if flags & FAST != 0 { "@fast" } else { "@slow" });
+    if flags & BLOCKING != 0 {
+        set.push("@blocking");
+    }
     CATEGORY_ORDER.iter().copied().filter(|c| set.contains(c)).collect()
 }
 
@@ -235,6 +241,7 @@ mod tests {
         assert_eq!(categories(READONLY | FAST, "string"), ["@read", "@string", "@fast"]);
         assert_eq!(categories(WRITE | DENYOOM, "string"), ["@write", "@string", "@slow"]);
         assert_eq!(categories(ADMIN, "server"), ["@admin", "@slow", "@dangerous"]);
+        assert_eq!(categories(WRITE | BLOCKING, "list"), ["@write", "@list", "@slow", "@blocking"]);
     }
 
     #[test]

@@ -18,6 +18,11 @@
 //!
 //! A protocol error is answered once, after the replies of the requests before it, and the
 //! connection is closed, as Redis does.
+//!
+//! A blocking command (BLPOP and the like) that finds no element ends its burst; after the
+//! replies before it are written, [`wait_blocked`] awaits its reply (from the burst of another
+//! client that served it, blocked.rs) or its timeout, still reading the socket so a client that
+//! leaves is noticed; the requests after it run once it is answered.
 
 use crate::blocked::Registration;
 use crate::client_limits::{self, LimitHit, OutputBufferLimit};

@@ -325,7 +325,9 @@ fn load(tx: &mut Tx<'_>, key: &Bytes, now_ms: u64) -> Result<Option<Meta>, Comma
     match tx.get(key, now_ms)? {
         Some(meta) if meta.kind != Kind::List => Err(errors::WRONGTYPE.into()),
         Some(meta) if meta.len == 0 => Err(errors::corrupt_record("list of no elements")),
-        Some(meta) if meta.head.checked_add(meta.len).is_none_or(|e| e > LIST_POSITION_END) => {
+        Some(meta)
+            if LIST_POSITION_END.checked_sub(meta.head).is_none_or(|room| meta.len > room) =>
+        {
             Err(errors::corrupt_record("list positions past the end"))
         }
         other => Ok(other),

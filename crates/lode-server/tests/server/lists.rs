@@ -634,6 +634,42 @@ fn a_blocked_client_waits_on_its_own_database() {
 }
 
 #[test]
+fn a_list_key_is_at_most_the_element_key_limit_less_a_position() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let longest = "k".repeat(lode_server::ELEMENT_KEY_BYTES_MAX - 8);
+    let too_long = "k".repeat(lode_server::ELEMENT_KEY_BYTES_MAX - 7);
+    assert_eq!(q::<i64>(&mut con, &["RPUSH", &longest, "v"]), 1);
+    assert_eq!(q::<Option<String>>(&mut con, &["LINDEX", &longest, "0"]), Some("v".into()));
+    let too_large = "ERR element too large (Lode's limit on a key plus a field or member is \
+                     65514 bytes)";
+    assert_eq!(fails(&mut con, &["LPUSH", &too_long, "v"]), too_large);
+    assert_eq!(fails(&mut con, &["LMOVE", &longest, &too_long, "LEFT", "LEFT"]), too_large);
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", &too_long]), 0);
+    assert_eq!(list(&mut con, &longest), ["v"], "the failed move changed nothing");
+}
+
+#[test]
+fn command_info_describes_the_list_commands_as_redis_does() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let info: redis::Value = q(&mut con, &["COMMAND", "INFO", "blpop", "lmove", "llen"]);
+    let text = format!("{info:?}");
+    for word in ["blpop", "noscript", "blocking", "@list", "@blocking", "lmove", "denyoom"] {
+        assert!(text.contains(word), "{word} missing from {text}");
+    }
+    let redis::Value::Array(entries) = info else { panic!("{text}") };
+    let head = |e: &redis::Value| -> Vec<redis::Value> {
+        let redis::Value::Array(fields) = e else { panic!("{e:?}") };
+        vec![fields[1].clone(), fields[3].clone(), fields[4].clone(), fields[5].clone()]
+    };
+    use redis::Value::Int;
+    assert_eq!(head(&entries[0]), [Int(-3), Int(1), Int(-2), Int(1)], "BLPOP's keys");
+    assert_eq!(head(&entries[1]), [Int(5), Int(1), Int(2), Int(1)], "LMOVE's keys");
+    assert_eq!(head(&entries[2]), [Int(2), Int(1), Int(1), Int(1)], "LLEN's keys");
+}
+
+#[test]
 fn lists_survive_a_restart() {
     let server = TestServer::start();
     let mut con = server.client();
