@@ -488,6 +488,22 @@ fn a_push_from_another_client_wakes_the_first_blocked_first() {
 }
 
 #[test]
+fn with_appendfsync_always_a_served_client_gets_its_element_after_the_sync() {
+    let server = TestServer::with(|c| c.appendfsync = lode_server::Appendfsync::Always);
+    let mut con = server.client();
+    let mut first = blocked(&server, &mut con, &["BLMOVE", "k", "d", "LEFT", "RIGHT", "0"]);
+    let mut second = blocked(&server, &mut con, &["BRPOP", "d", "0"]);
+    assert_eq!(q::<i64>(&mut con, &["RPUSH", "k", "v", "w"]), 2);
+    assert_eq!(read_one(&mut first), bulk("v"));
+    assert_eq!(read_one(&mut second), pair("d", "v"));
+    drop(con);
+    let server = TestServer::in_dir(server.stop(), |_| {});
+    let mut con = server.client();
+    assert_eq!(list(&mut con, "k"), ["w"], "the served pops were committed with the push");
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", "d"]), 0);
+}
+
+#[test]
 fn every_kind_of_write_that_makes_a_list_wakes_a_blocked_client() {
     let server = TestServer::start();
     let mut con = server.client();
