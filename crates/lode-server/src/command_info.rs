@@ -86,10 +86,12 @@ const CATEGORY_ORDER: &[&str] = &[
     "@write",
     "@set",
     "@hash",
+    "@list",
     "@string",
     "@admin",
     "@fast",
     "@slow",
+    "@blocking",
     "@dangerous",
     "@connection",
     "@transaction",
@@ -103,6 +105,7 @@ fn categories(flags: u32, group: &str) -> Vec<&'static str> {
         "generic" => "@keyspace",
         "transactions" => "@transaction",
         "connection" => "@connection",
+        "list" => "@list",
         _ => "",
     }];
     if flags & WRITE != 0 {
@@ -115,6 +118,9 @@ fn categories(flags: u32, group: &str) -> Vec<&'static str> {
         set.extend(["@admin", "@dangerous"]);
     }
     set.push(if flags & FAST != 0 { "@fast" } else { "@slow" });
+    if flags & BLOCKING != 0 {
+        set.push("@blocking");
+    }
     CATEGORY_ORDER.iter().copied().filter(|c| set.contains(c)).collect()
 }
 
@@ -239,6 +245,7 @@ mod tests {
         assert_eq!(categories(READONLY | FAST, "string"), ["@read", "@string", "@fast"]);
         assert_eq!(categories(WRITE | DENYOOM, "string"), ["@write", "@string", "@slow"]);
         assert_eq!(categories(ADMIN, "server"), ["@admin", "@slow", "@dangerous"]);
+        assert_eq!(categories(WRITE | BLOCKING, "list"), ["@write", "@list", "@slow", "@blocking"]);
     }
 
     #[test]

@@ -84,6 +84,15 @@ pub(crate) const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater tha
 pub(crate) const NUMKEYS_PAST_ARGS: &str =
     "ERR Number of keys can't be greater than number of args";
 pub(crate) const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// A push past the last position at one end of a list (docs/format/keys.md, "Lists").
+pub(crate) const LIST_FULL: &str = "ERR list is full";
+pub(crate) const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+pub(crate) const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+pub(crate) const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub(crate) const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first \
+     match, 2 from the second ... or use negative to start from the end of the list";
+pub(crate) const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub(crate) const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).
 pub(crate) const INT_OUT_OF_RANGE: &str =

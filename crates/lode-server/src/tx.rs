@@ -63,6 +63,9 @@ pub(crate) struct Tx<'a> {
     expired: u64,
     /// A commit wrote something since the `Tx` began (an `appendfsync always` burst syncs).
     pub committed_writes: bool,
+    /// Keys a blocked client waits on that this `Tx` put a list at (blocked.rs): the burst
+    /// serves them after the command.
+    ready: Vec<(DbIndex, Bytes)>,
 }
 
 impl<'a> Tx<'a> {
@@ -88,6 +91,7 @@ impl<'a> Tx<'a> {
             pending_bytes: 0,
             expired: 0,
             committed_writes: false,
+            ready: Vec::new(),
         }
     }
 
@@ -186,10 +190,22 @@ impl<'a> Tx<'a> {
             return Err(errors::STRING_TOO_LONG.into());
         }
         self.pending_bytes = self.pending_bytes.saturating_add(meta.encoded_bytes() + key.len());
+        if meta.kind == keyspace::Kind::List
+            && self.ks.blocked.is_waited(db, key)
+            && !self.ready.iter().any(|(d, k)| *d == db && k == key)
+        {
+            self.ready.push((db, key.clone()));
+        }
         let slot = self.slot(db, key)?;
         slot.cur = Some(meta);
         slot.dirty = true;
         Ok(())
+    }
+
+    /// The keys made ready for blocked clients since the last call, in the order they became
+    /// ready (Redis's `ready_keys`).
+    pub(crate) fn take_ready(&mut self) -> Vec<(DbIndex, Bytes)> {
+        std::mem::take(&mut self.ready)
     }
 
     /// Deletes `key`'s record in the current database (whether or not it is live).

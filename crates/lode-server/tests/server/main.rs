@@ -11,6 +11,7 @@ mod durability;
 mod hashes;
 mod keys;
 mod limits;
+mod lists;
 mod metrics;
 mod protocol;
 mod server_commands;
