@@ -113,6 +113,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::keys::SPECS,
         commands::hashes::SPECS,
         commands::transactions::SPECS,
+        commands::zsets::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -27,6 +27,7 @@ pub(crate) mod keys;
 pub(crate) mod server;
 pub(crate) mod strings;
 pub(crate) mod transactions;
+pub(crate) mod zsets;
 
 use crate::command::Ctx;
 use crate::errors::{self, CommandError};
