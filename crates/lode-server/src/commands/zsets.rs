@@ -42,6 +42,8 @@ const ZSCAN_ONE_CALL_MAX: u64 = 128;
 const RANDOM_UNIFORM_MAX: u64 = 1024;
 /// Levels of the random descent before it settles on a member.
 const RANDOM_DESCENT_LEVELS: usize = 32;
+/// Branches the random descent lists at one level before it picks by a random byte instead.
+const RANDOM_BRANCHES_MAX: usize = 16;
 /// Bytes charged to the output limit per reply element besides its own bytes.
 const REPLY_ITEM_BYTES: usize = 16;
 /// Bytes charged per score in a reply.
@@ -998,12 +1000,14 @@ fn setop_generic(
 
 // ---- ZRANDMEMBER -----------------------------------------------------------------------------
 
-/// A random member of a sorted set larger than [`RANDOM_UNIFORM_MAX`], by descent through
-/// the member order: between the first and last member of the current range, a random next
-/// byte after their common prefix narrows the range, until one member is left (or the byte
-/// names no member, and the next member after it is taken). O(member length) seeks. The
-/// pick is random but not uniform: members after sparse stretches of the byte space are
-/// likelier (docs/compatibility.md).
+/// A random member of a sorted set larger than [`RANDOM_UNIFORM_MAX`], by random descent
+/// through the member order: the members of the current range share a prefix; the next
+/// byte after it splits them into branches (found by seeking from branch to branch, at most
+/// [`RANDOM_BRANCHES_MAX`] of them), one branch is picked uniformly and becomes the range,
+/// until one member is left. Each branch is equally likely at each level, whatever its
+/// size, so the pick is random but not uniform over members (docs/compatibility.md). With
+/// more branches than the cap, a random byte picks the first branch at or after it.
+/// Costs O(levels * branches) seeks, never a walk of the set.
 fn random_member(
     ctx: &mut Ctx<'_, '_>,
     z: &ZSet,
@@ -1012,50 +1016,64 @@ fn random_member(
     let mut lo: Vec<u8> = Vec::new();
     let mut hi: Option<Vec<u8>> = None;
     for _ in 0..RANDOM_DESCENT_LEVELS {
-        let range = (
-            Bound::Included(lo.as_slice()),
-            hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-        );
-        let Some(first) = z.member_edge(ctx.tx, range, false)? else { break };
-        let Some(last) = z.member_edge(ctx.tx, range, true)? else { break };
+        let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let Some(first) = z.member_edge(ctx.tx, (Bound::Included(lo.as_slice()), upper), false)?
+        else {
+            return Ok(None);
+        };
+        let Some(last) = z.member_edge(ctx.tx, (Bound::Included(lo.as_slice()), upper), true)?
+        else {
+            return Ok(None);
+        };
         if first.0 == last.0 {
             return Ok(Some(first));
         }
         let common = first.0.iter().zip(last.0.iter()).take_while(|(a, b)| a == b).count();
-        let top = u32::from(last.0[common]);
-        let (bottom, first_is_prefix) = match first.0.get(common) {
-            Some(&b) => (u32::from(b), false),
-            None => (0, true),
-        };
-        let pick = rng.random_range(0..=top - bottom + u32::from(first_is_prefix));
-        if first_is_prefix && pick == 0 {
-            return Ok(Some(first));
+        let prefix = &first.0[..common];
+        // The branches: the prefix itself if it is a member (`None`), then each next byte.
+        let mut branches: Vec<Option<u8>> = Vec::new();
+        if first.0.len() == common {
+            branches.push(None);
         }
-        let byte = bottom + pick - u32::from(first_is_prefix);
-        let mut next_lo = first.0[..common].to_vec();
-        next_lo.push(byte as u8);
-        let next_hi = if byte < 255 {
-            let mut h = first.0[..common].to_vec();
-            h.push(byte as u8 + 1);
-            Some(h)
+        let mut complete = false;
+        let mut probe = prefix.to_vec();
+        probe.push(0);
+        while branches.len() < RANDOM_BRANCHES_MAX {
+            let Some((m, _)) =
+                z.member_edge(ctx.tx, (Bound::Included(probe.as_slice()), upper), false)?
+            else {
+                complete = true;
+                break;
+            };
+            let byte = m[common];
+            branches.push(Some(byte));
+            if byte == u8::MAX {
+                complete = true;
+                break;
+            }
+            probe[common] = byte + 1;
+        }
+        let pick = if complete {
+            branches[rng.random_range(0..branches.len())]
         } else {
-            hi.clone()
+            // Too many branches to list: a random byte, then the first branch from it.
+            let (bottom, top) = (first.0.get(common).copied().unwrap_or(0), last.0[common]);
+            probe[common] = rng.random_range(bottom..=top);
+            let m = z.member_edge(ctx.tx, (Bound::Included(probe.as_slice()), upper), false)?;
+            Some(m.map_or(top, |(m, _)| m[common]))
         };
-        let branch = (
-            Bound::Included(next_lo.as_slice()),
-            next_hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-        );
-        if z.member_edge(ctx.tx, branch, false)?.is_none() {
-            // No member starts with that byte: the next one after it.
-            let rest = (Bound::Included(next_lo.as_slice()), Bound::Unbounded);
-            return z.member_edge(ctx.tx, rest, false);
+        let Some(byte) = pick else { return Ok(Some(first)) };
+        let mut next_lo = prefix.to_vec();
+        next_lo.push(byte);
+        if byte < u8::MAX {
+            let mut h = prefix.to_vec();
+            h.push(byte + 1);
+            hi = Some(h);
         }
         lo = next_lo;
-        hi = next_hi;
     }
-    let range =
-        (Bound::Included(lo.as_slice()), hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded));
-    z.member_edge(ctx.tx, range, false)
+    let upper = hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    z.member_edge(ctx.tx, (Bound::Included(lo.as_slice()), upper), false)
 }
 
 fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {

@@ -16,6 +16,7 @@ mod server_commands;
 mod slowlog;
 mod strings;
 mod transactions;
+mod zsets;
 
 use lode_server::{Config, ServerHandle};
 use std::io::{Read, Write};
