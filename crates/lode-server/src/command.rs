@@ -124,6 +124,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::sets::SPECS,
         commands::lists::SPECS,
         commands::transactions::SPECS,
+        commands::zsets::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -30,6 +30,7 @@ pub(crate) mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod transactions;
+pub(crate) mod zsets;
 
 use crate::command::Ctx;
 use crate::errors::{self, CommandError};

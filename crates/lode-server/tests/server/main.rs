@@ -19,6 +19,7 @@ mod sets;
 mod slowlog;
 mod strings;
 mod transactions;
+mod zsets;
 
 use lode_server::{Config, ServerHandle};
 use std::io::{Read, Write};
