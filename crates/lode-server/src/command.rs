@@ -111,6 +111,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::server::SPECS,
         commands::strings::SPECS,
         commands::keys::SPECS,
+        commands::krange::SPECS,
         commands::transactions::SPECS,
     ]
     .into_iter()

@@ -23,6 +23,7 @@ macro_rules! spec {
 
 pub(crate) mod connection;
 pub(crate) mod keys;
+pub(crate) mod krange;
 pub(crate) mod server;
 pub(crate) mod strings;
 pub(crate) mod transactions;

@@ -8,6 +8,7 @@ mod connection;
 mod databases;
 mod durability;
 mod keys;
+mod krange;
 mod limits;
 mod metrics;
 mod protocol;
