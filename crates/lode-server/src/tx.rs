@@ -528,7 +528,8 @@ fn merge_range<'o>(
     before: impl Fn(&[u8], &[u8]) -> bool,
     mut visit: impl FnMut(&Bytes, Option<&Meta>) -> Result<ControlFlow<()>, CommandError>,
 ) -> Result<bool, CommandError> {
-    let user_key = |engine_key: &[u8]| -> usize {
+    // Where the user key starts in an engine key of the range.
+    let user_at = |engine_key: &[u8]| -> usize {
         let user = keyspace::user_key_of_meta(db, engine_key)
             .expect("the range lies within the database's metadata keys");
         engine_key.len() - user.len()
@@ -545,7 +546,7 @@ fn merge_range<'o>(
             (Some(Ok(_)), None) => Next::Engine,
             (None, Some(_)) => Next::Overlay,
             (Some(Ok((ek, _))), Some((ok, _))) => {
-                let ek = &ek[user_key(ek)..];
+                let ek = &ek[user_at(ek)..];
                 if ek == &ok[..] {
                     Next::Both
                 } else if before(ok, ek) {
@@ -557,7 +558,7 @@ fn merge_range<'o>(
         };
         let (key, meta) = if next == Next::Engine {
             let Some(Ok((k, v))) = engine.next() else { unreachable!("peeked") };
-            let at = user_key(&k);
+            let at = user_at(&k);
             (k.into_bytes().slice(at..), Meta::decode(v.into_bytes())?)
         } else {
             if next == Next::Both {
