@@ -123,6 +123,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::hashes::SPECS,
         commands::sets::SPECS,
         commands::lists::SPECS,
+        commands::krange::SPECS,
         commands::transactions::SPECS,
         commands::zsets::SPECS,
     ]

@@ -125,6 +125,23 @@ pub(crate) const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub(crate) const EXPIRE_NX_XX_GT_LT: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub(crate) const EXPIRE_GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// A ZRANGEBYLEX-style bound that is not `-`, `+`, `[key` or `(key` (Redis's text; KRANGE).
+pub(crate) const STRING_RANGE_ITEM: &str = "ERR min or max not valid string range item";
+
+/// KRANGE's LIMIT outside 1 to [`crate::limits::KRANGE_LIMIT_MAX`].
+pub(crate) fn krange_limit() -> CommandError {
+    format!(
+        "ERR LIMIT must be between 1 and {}: read more keys by passing the bound KRANGE \
+         returns to the next call",
+        crate::limits::KRANGE_LIMIT_MAX
+    )
+    .into()
+}
+
+/// A TYPE filter naming no Redis type (Redis 7.2's SCAN text).
+pub(crate) fn unknown_type_name(name: &[u8]) -> CommandError {
+    format!("ERR unknown type name '{}'", lossy(name, 128)).into()
+}
 
 /// The text sent (then the connection closed) to a non-loopback client in protected mode.
 pub(crate) const DENIED_PROTECTED_MODE: &str = "DENIED Lode is running in protected mode because \

@@ -502,6 +502,134 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// Key ranges in either direction (KRANGE).
+impl Tx<'_> {
+    /// Calls `visit` with each key of the current database between `lo` and `hi`, in order,
+    /// or from the top down with `rev`, until it breaks. A live key comes with its record, an
+    /// expired one with `None` (it is not deleted), so the caller can bound the work of
+    /// skipping expired keys. This `Tx`'s pending writes are merged as in [`Tx::scan`], walked
+    /// in place rather than copied. Returns whether the scan reached the end of the range.
+    pub(crate) fn range(
+        &mut self,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        rev: bool,
+        now_ms: u64,
+        visit: impl FnMut(&Bytes, Option<&Meta>) -> Result<ControlFlow<()>, CommandError>,
+    ) -> Result<bool, CommandError> {
+        // The empty key is the smallest, so an unbounded start is an inclusive one at "".
+        let lo = match lo {
+            Bound::Unbounded => Bound::Included(&b""[..]),
+            bound => bound,
+        };
+        if range_is_empty(lo, hi) {
+            return Ok(true);
+        }
+        let db = self.db;
+        let engine_hi = match hi {
+            Bound::Unbounded => Bound::Excluded(
+                successor(&keyspace::meta_prefix(db)).expect("a database byte is below 0xff"),
+            ),
+            bound => bound.map(|k| keyspace::meta_key(db, k)),
+        };
+        let engine = self.engine_range(lo.map(|k| keyspace::meta_key(db, k)), engine_hi);
+        let overlay_hi = match hi {
+            Bound::Unbounded => DbIndex::new(i64::from(db.get()) + 1)
+                .map_or(Bound::Unbounded, |next| Bound::Excluded((next, Bytes::new()))),
+            bound => bound.map(|k| (db, Bytes::copy_from_slice(k))),
+        };
+        let overlay_lo = lo.map(|k| (db, Bytes::copy_from_slice(k)));
+        let overlay = self
+            .overlay
+            .range::<(DbIndex, Bytes), _>((overlay_lo, overlay_hi))
+            .map(|((_, k), slot)| (k, slot.cur.as_ref()));
+        if rev {
+            merge_range(engine.rev(), overlay.rev(), db, now_ms, |a, b| a > b, visit)
+        } else {
+            merge_range(engine, overlay, db, now_ms, |a, b| a < b, visit)
+        }
+    }
+}
+
+/// Whether the range from `lo` (bounded) to `hi` holds no key. `BTreeMap::range` panics on
+/// some such ranges, so [`Tx::range`] checks first.
+fn range_is_empty(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    let (Bound::Included(a) | Bound::Excluded(a)) = lo else { return false };
+    match hi {
+        Bound::Included(b) if matches!(lo, Bound::Included(_)) => a > b,
+        Bound::Included(b) | Bound::Excluded(b) => a >= b,
+        Bound::Unbounded => false,
+    }
+}
+
+/// Which side of [`merge_range`] holds the next key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Engine,
+    Overlay,
+    /// The same key: the overlay's record replaces the engine's.
+    Both,
+}
+
+/// Merges the engine's metadata records of `db` with the overlay's (which win), both in the
+/// scan's direction (`before(a, b)`: `a` comes first), calling `visit` as [`Tx::range`] says.
+fn merge_range<'o>(
+    engine: impl Iterator<Item = lode::Result<(lode::Key, lode::Value)>>,
+    overlay: impl Iterator<Item = (&'o Bytes, Option<&'o Meta>)>,
+    db: DbIndex,
+    now_ms: u64,
+    before: impl Fn(&[u8], &[u8]) -> bool,
+    mut visit: impl FnMut(&Bytes, Option<&Meta>) -> Result<ControlFlow<()>, CommandError>,
+) -> Result<bool, CommandError> {
+    // Where the user key starts in an engine key of the range.
+    let user_at = |engine_key: &[u8]| -> usize {
+        let user = keyspace::user_key_of_meta(db, engine_key)
+            .expect("the range lies within the database's metadata keys");
+        engine_key.len() - user.len()
+    };
+    let mut engine = engine.peekable();
+    let mut overlay = overlay.peekable();
+    loop {
+        let next = match (engine.peek(), overlay.peek()) {
+            (None, None) => return Ok(true),
+            (Some(Err(_)), _) => {
+                let Some(Err(e)) = engine.next() else { unreachable!("peeked an error") };
+                return Err(e.into());
+            }
+            (Some(Ok(_)), None) => Next::Engine,
+            (None, Some(_)) => Next::Overlay,
+            (Some(Ok((ek, _))), Some((ok, _))) => {
+                let ek = &ek[user_at(ek)..];
+                if ek == &ok[..] {
+                    Next::Both
+                } else if before(ok, ek) {
+                    Next::Overlay
+                } else {
+                    Next::Engine
+                }
+            }
+        };
+        let (key, meta) = if next == Next::Engine {
+            let Some(Ok((k, v))) = engine.next() else { unreachable!("peeked") };
+            let at = user_at(&k);
+            (k.into_bytes().slice(at..), Meta::decode(v.into_bytes())?)
+        } else {
+            if next == Next::Both {
+                engine.next();
+            }
+            let Some((k, meta)) = overlay.next() else { unreachable!("peeked") };
+            match meta {
+                Some(meta) => (k.clone(), meta.clone()),
+                None => continue,
+            }
+        };
+        let live = (!meta.is_expired(now_ms)).then_some(&meta);
+        if visit(&key, live)?.is_break() {
+            return Ok(false);
+        }
+    }
+}
+
 fn apply(counter: u64, delta: i64) -> u64 {
     counter.saturating_add_signed(delta)
 }

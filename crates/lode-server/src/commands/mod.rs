@@ -25,6 +25,7 @@ pub(crate) mod connection;
 pub(crate) mod elements;
 pub(crate) mod hashes;
 pub(crate) mod keys;
+pub(crate) mod krange;
 pub(crate) mod lists;
 pub(crate) mod server;
 pub(crate) mod sets;

@@ -10,6 +10,7 @@ mod databases;
 mod durability;
 mod hashes;
 mod keys;
+mod krange;
 mod limits;
 mod lists;
 mod metrics;
