@@ -52,9 +52,13 @@ struct Panel {
 
 fn panels(rows: &[Row], workload_order: &[&str]) -> Vec<Panel> {
     let rank = |w: &str| workload_order.iter().position(|x| *x == w).unwrap_or(usize::MAX);
-    let mut modes: Vec<&str> = rows.iter().map(|r| r.durability.as_str()).collect();
-    modes.sort_unstable();
-    modes.dedup();
+    // Durability modes in the order they were measured.
+    let mut modes: Vec<&str> = Vec::new();
+    for r in rows {
+        if !modes.contains(&r.durability.as_str()) {
+            modes.push(&r.durability);
+        }
+    }
     modes
         .into_iter()
         .map(|mode| {

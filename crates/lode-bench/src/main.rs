@@ -398,8 +398,11 @@ fn run_all(args: &RunArgs) -> Result<()> {
             let stdout = child.stdout.take().expect("piped");
             for line in BufReader::new(stdout).lines() {
                 let line = line?;
-                let row: Row = serde_json::from_str(&line)
-                    .with_context(|| format!("{engine} printed something not a row: {line:?}"))?;
+                // An engine that prints to stdout must not cost the run its results.
+                let Ok(row) = serde_json::from_str::<Row>(&line) else {
+                    eprintln!("{engine} printed: {line}");
+                    continue;
+                };
                 eprintln!("{}", summary(&row));
                 if let Some(f) = json.as_mut() {
                     writeln!(f, "{}", row.to_json())?;

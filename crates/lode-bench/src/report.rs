@@ -103,9 +103,17 @@ fn fmt_opt(x: Option<f64>, digits: usize) -> String {
 /// round where there is one.
 pub fn markdown(rows: &[Row], workload_order: &[&str], baseline: &str) -> String {
     let rank = |w: &str| workload_order.iter().position(|x| *x == w).unwrap_or(usize::MAX);
+    // Durability modes in the order they were measured.
+    let mut modes: Vec<&str> = Vec::new();
+    for r in rows {
+        if !modes.contains(&r.durability.as_str()) {
+            modes.push(&r.durability);
+        }
+    }
+    let mode_rank = |d: &str| modes.iter().position(|m| *m == d).unwrap_or(usize::MAX);
     let mut groups: Vec<(&str, &str)> =
         rows.iter().map(|r| (r.durability.as_str(), r.workload.as_str())).collect();
-    groups.sort_by(|a, b| (a.0, rank(a.1), a.1).cmp(&(b.0, rank(b.1), b.1)));
+    groups.sort_by(|a, b| (mode_rank(a.0), rank(a.1), a.1).cmp(&(mode_rank(b.0), rank(b.1), b.1)));
     groups.dedup();
     let mut out = String::new();
     for (durability, workload) in groups {
@@ -232,6 +240,18 @@ mod tests {
         assert!(md.contains("| rocksdb | 1 | 50 | 0.50x |"), "{md}");
         assert!(md.contains("| rocksdb | 1 | 300 | 2.00x |"), "{md}");
         assert!(md.contains("| lode | 1 | 100 | 1.00x |"), "{md}");
+    }
+
+    #[test]
+    fn markdown_keeps_durability_modes_in_the_order_measured() {
+        let mut always = row("lode", "set_p1", 10.0);
+        always.durability = "always".into();
+        let mut everysec = row("lode", "set_p1", 20.0);
+        everysec.durability = "everysec".into();
+        let md = markdown(&[everysec, always], &[], "lode");
+        let e = md.find("(everysec;").expect("everysec table");
+        let a = md.find("(always;").expect("always table");
+        assert!(e < a, "{md}");
     }
 
     #[test]
