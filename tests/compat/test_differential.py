@@ -24,7 +24,7 @@ from collections import Counter
 import pytest
 
 from random_commands import CommandMix, Step
-from random_types import TYPES, TypedMix, category
+from random_types import CATEGORY_OF, TYPES, TypedMix, category
 from reply_rules import (RANDOM, content_command, content_of, pairs, payloads,
                          random_reply_problem, replies_match)
 from resp_wire import RespConnection, is_error
@@ -252,3 +252,53 @@ def test_same_replies_as_redis(reference, target, stream, protocol, record_compa
     finally:
         redis_side.close()
         target_side.close()
+
+
+# Options a stream must use, with the commands that take them.
+OPTIONS_SENT = [
+    (("ZADD",), {"NX", "XX", "GT", "LT", "CH", "INCR"}),
+    (("ZRANGE",), {"BYSCORE", "BYLEX", "REV", "LIMIT", "WITHSCORES"}),
+    (("ZRANGEBYSCORE", "ZREVRANGEBYSCORE"), {"LIMIT", "WITHSCORES"}),
+    (("ZUNION", "ZINTER", "ZUNIONSTORE", "ZINTERSTORE"), {"WEIGHTS", "AGGREGATE"}),
+    (("ZUNION", "ZINTER", "ZDIFF"), {"WITHSCORES"}),
+    (("LPOS",), {"RANK", "COUNT", "MAXLEN"}),
+    (("HRANDFIELD",), {"WITHVALUES"}),
+    (("ZRANDMEMBER",), {"WITHSCORES"}),
+    (("SINTERCARD",), {"LIMIT"}),
+]
+
+
+@pytest.mark.parametrize("stream", TYPES)
+def test_stream_sends_every_command_of_its_type(stream, seed):
+    """The generator itself: a type's stream sends each of the type's commands and options, and
+    the list stream blocks both ways (woken by a push, and timing out)."""
+    steps = stream_steps(stream, seed, 2, TYPED_COMMANDS_PER_RUN)
+    commands = [s.args for s in steps] + [s.push for s in steps if s.push]
+    sent = {args[0].upper() for args in commands}
+    sent |= {name.removesuffix("ALL") for name in sent if name.endswith("SCANALL")}
+    expected = {name for name, kind in CATEGORY_OF.items() if kind == stream}
+    assert not expected - sent, f"LODE_SEED={seed}: the {stream} stream never sends {expected - sent}"
+    for names, options in OPTIONS_SENT:
+        if CATEGORY_OF[names[0]] == stream:
+            used = {a.upper() for args in commands if args[0] in names for a in args[2:]}
+            assert options <= used, f"LODE_SEED={seed}: {names} never have {options - used}"
+    if stream == "list":
+        assert any(s.push for s in steps), "no blocking command woken by a push"
+        assert any(s.args[-1] == "0.01" and s.args[0].startswith("B") for s in steps)
+
+
+def test_mixed_stream_queues_types_together(seed):
+    """MULTI/EXEC across types: some transaction queues commands of at least three types."""
+    steps = stream_steps("mixed", seed, 2, TYPED_COMMANDS_PER_RUN)
+    kinds, widest = set(), 0
+    for step in steps:
+        if step.conn != "main":
+            continue
+        name = step.args[0].upper()
+        if name == "MULTI":
+            kinds = set()
+        elif name in ("EXEC", "DISCARD"):
+            widest = max(widest, len(kinds & set(TYPES)))
+        else:
+            kinds.add(category(step.args))
+    assert widest >= 3, f"LODE_SEED={seed}: no transaction mixes three types"
