@@ -59,6 +59,9 @@ pub(crate) struct Tx<'a> {
     elements: BTreeMap<Vec<u8>, Option<Bytes>>,
     /// A collection version was handed out: the commit persists the high-water mark.
     version_used: bool,
+    /// Keys whose watchers the commit touches though nothing is written for them (Redis
+    /// signals a SET whose expiry is already past, even on a missing key).
+    touch_only: Vec<(DbIndex, Bytes)>,
     pending_bytes: usize,
     expired: u64,
     /// A commit wrote something since the `Tx` began (an `appendfsync always` burst syncs).
@@ -88,6 +91,7 @@ impl<'a> Tx<'a> {
             raw_deletes: Vec::new(),
             elements: BTreeMap::new(),
             version_used: false,
+            touch_only: Vec::new(),
             pending_bytes: 0,
             expired: 0,
             committed_writes: false,
@@ -206,6 +210,12 @@ impl<'a> Tx<'a> {
     /// ready (Redis's `ready_keys`).
     pub(crate) fn take_ready(&mut self) -> Vec<(DbIndex, Bytes)> {
         std::mem::take(&mut self.ready)
+    }
+
+    /// Marks `key` of the current database modified for WATCH at the next commit, whether or
+    /// not anything is written for it.
+    pub(crate) fn touch(&mut self, key: &Bytes) {
+        self.touch_only.push((self.db, key.clone()));
     }
 
     /// Deletes `key`'s record in the current database (whether or not it is live).
@@ -366,7 +376,9 @@ impl<'a> Tx<'a> {
             let last = Keyspace::get(&self.ks.last_version);
             batch.put(keyspace::system_key("version", DbIndex::ZERO), last.to_be_bytes());
         }
+        let touch_only = std::mem::take(&mut self.touch_only);
         if batch.is_empty() {
+            self.ks.touch_watched(touch_only.iter());
             return Ok(());
         }
         let mut counters = Vec::new();
@@ -398,7 +410,7 @@ impl<'a> Tx<'a> {
         for ((db, key), meta) in dead {
             self.ks.reclaim.dead(*db, key, meta);
         }
-        self.ks.touch_watched(touched.into_iter());
+        self.ks.touch_watched(touched.into_iter().chain(touch_only.iter()));
         Ok(())
     }
 

@@ -256,6 +256,8 @@ fn is_expire_word(arg: &[u8]) -> bool {
 /// Writes `value` at `key` with expiry `at` (0 = none); an expiry already past deletes it.
 fn store(ctx: &mut Ctx<'_, '_>, key: &Bytes, value: Bytes, at: u64) -> Result<(), CommandError> {
     if at != 0 && at <= ctx.now_ms {
+        // Redis signals the key modified even when there was nothing to delete.
+        ctx.tx.touch(key);
         return ctx.tx.delete(key);
     }
     ctx.tx.put(key, Meta { expire_at_ms: at, ..Meta::string(value) })
