@@ -1094,6 +1094,10 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         return Ok(pick.map_or(Reply::Null, |(m, _)| Reply::Bulk(m)));
     }
     let count = int_arg(&args[2])?;
+    if count == i64::MIN {
+        // Redis's getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..).
+        return Err(errors::COUNT_OUT_OF_RANGE.into());
+    }
     let withscores = match args.get(3) {
         None => false,
         Some(a) if args.len() == 4 && is(a, "withscores") => true,

@@ -569,6 +569,10 @@ fn zrandmember_on_small_and_big_sets() {
     q::<i64>(&mut con, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
     let members: HashSet<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
     let one: String = q(&mut con, &["ZRANDMEMBER", "z"]);
+    assert_eq!(
+        fails(&mut con, &["ZRANDMEMBER", "z", "-9223372036854775808"]),
+        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+    );
     assert!(members.contains(&one));
     let two = strings(&mut con, &["ZRANDMEMBER", "z", "2"]);
     assert_eq!(two.len(), 2);
