@@ -1093,18 +1093,14 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         };
         return Ok(pick.map_or(Reply::Null, |(m, _)| Reply::Bulk(m)));
     }
-    let count = int_arg(&args[2])?;
-    if count == i64::MIN {
-        // Redis's getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..).
-        return Err(errors::COUNT_OUT_OF_RANGE.into());
-    }
+    let count = super::elements::random_count_arg(&args[2])?;
     let withscores = match args.get(3) {
         None => false,
         Some(a) if args.len() == 4 && is(a, "withscores") => true,
         Some(_) => return Err(errors::SYNTAX.into()),
     };
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err("ERR value is out of range".into());
+        return Err(errors::VALUE_OUT_OF_RANGE.into());
     }
     let Some(z) = read_zset(ctx, &args[1])? else { return Ok(Reply::Array(Vec::new())) };
     let mut out = Listing::new(ctx, withscores);

@@ -14,6 +14,8 @@ const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kin
 const SYNTAX: &str = "ERR syntax error";
 const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+const COUNT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 const RANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
 const LEX_NOT_VALID: &str = "ERR min or max not valid string range item";
 
@@ -606,6 +608,14 @@ fn zrandmember_on_small_and_big_sets() {
         strings(&mut con, &["ZRANDMEMBER", "none", "-4611686018427387903", "WITHSCORES"])
             .is_empty()
     );
+    // -LONG_MIN does not fit: refused before the key is read, as SRANDMEMBER and HRANDFIELD do
+    // (not streamed until the output limit closes the client).
+    for key in ["z", "none"] {
+        for extra in [&[][..], &["WITHSCORES"][..]] {
+            let args = [&["ZRANDMEMBER", key, "-9223372036854775808"][..], extra].concat();
+            assert_eq!(fails(&mut con, &args), COUNT_OUT_OF_RANGE, "{args:?}");
+        }
+    }
     q::<String>(&mut con, &["SET", "s", "v"]);
     assert_eq!(fails(&mut con, &["ZRANDMEMBER", "s"]), WRONGTYPE);
     assert_eq!(fails(&mut con, &["ZRANDMEMBER", "s", "0"]), WRONGTYPE);
