@@ -69,7 +69,7 @@ pub(crate) const ELEMENT_TOO_LARGE: &str =
     "ERR element too large (Lode's limit on a key plus a field or member is 65514 bytes)";
 /// A sorted-set command whose writes would pass `COMMAND_WRITE_BYTES_MAX` (zsets.rs).
 pub(crate) const WRITES_TOO_LARGE: &str = "ERR the command would write more than Lode's limit \
-     of 512 MiB of records at once; store or remove the range in smaller parts";
+     of 128 MiB of records at once; store or remove the range in smaller parts";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).
