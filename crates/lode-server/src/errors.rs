@@ -67,6 +67,9 @@ pub(crate) const KEY_TOO_LONG: &str = "ERR key is too long (Lode's limit is 6552
 /// A collection element whose key plus field or member passes `ELEMENT_KEY_BYTES_MAX`.
 pub(crate) const ELEMENT_TOO_LARGE: &str =
     "ERR element too large (Lode's limit on a key plus a field or member is 65514 bytes)";
+/// A sorted-set command whose writes would pass `COMMAND_WRITE_BYTES_MAX` (zsets.rs).
+pub(crate) const WRITES_TOO_LARGE: &str = "ERR the command would write more than Lode's limit \
+     of 128 MiB of records at once; store or remove the range in smaller parts";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub(crate) const HASH_VALUE_NOT_INTEGER: &str = "ERR hash value is not an integer";
 pub(crate) const HASH_VALUE_NOT_FLOAT: &str = "ERR hash value is not a float";

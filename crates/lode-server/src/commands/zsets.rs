@@ -44,6 +44,25 @@ const RANDOM_UNIFORM_MAX: u64 = 1024;
 const RANDOM_DESCENT_LEVELS: usize = 32;
 /// Branches the random descent lists at one level before it picks by a random byte instead.
 const RANDOM_BRANCHES_MAX: usize = 16;
+/// Most bytes of records (keys, values, framing, as the burst counts them) one command may
+/// write: the STORE forms, ZRANGESTORE, ZPOPMIN/ZPOPMAX and the partial ZREMRANGEBY* stop
+/// with `WRITES_TOO_LARGE` past it, having written nothing. Pending writes take several
+/// times their bytes in memory: on a 10-million-member set, ZINTERSTORE refused at this
+/// bound peaked at 1.2 GB RSS (at 512 MiB it was 4 GB). 128 MiB is about a million short
+/// members; it keeps one command far below the engine's 1 GiB batch limit.
+const COMMAND_WRITE_BYTES_MAX: usize = 128 << 20;
+/// Pending bytes one member costs: its score record and its index record, each with the
+/// burst's per-record framing (an estimate from above, used before anything is written).
+fn member_write_bytes(key: &[u8], member: &[u8]) -> usize {
+    2 * (keyspace::ELEMENT_FRAMING_BYTES + key.len() + member.len() + 8 + 16)
+}
+
+/// Whether `more` bytes of writes on top of `so_far` stay within
+/// [`COMMAND_WRITE_BYTES_MAX`].
+fn writes_fit(so_far: usize, more: usize) -> bool {
+    so_far.saturating_add(more) <= COMMAND_WRITE_BYTES_MAX
+}
+
 /// Bytes charged to the output limit per reply element besides its own bytes.
 const REPLY_ITEM_BYTES: usize = 16;
 /// Bytes charged per score in a reply.
@@ -375,11 +394,21 @@ impl Listing {
         Listing { items: Vec::new(), withscores, room: ctx.output_room(), bytes: 0 }
     }
 
+    /// A listing of members to write (not a reply): bounded by
+    /// [`COMMAND_WRITE_BYTES_MAX`] instead of the output limit.
+    fn for_writes() -> Listing {
+        Listing { items: Vec::new(), withscores: true, room: COMMAND_WRITE_BYTES_MAX, bytes: 0 }
+    }
+
     fn push(&mut self, member: &[u8], score: f64) -> Result<(), CommandError> {
         let more = member.len() + REPLY_ITEM_BYTES + REPLY_SCORE_BYTES;
         self.bytes = self.bytes.saturating_add(more);
         if self.bytes > self.room {
-            return Err(CommandError::OutputLimit);
+            return Err(if self.room == COMMAND_WRITE_BYTES_MAX {
+                errors::WRITES_TOO_LARGE.into()
+            } else {
+                CommandError::OutputLimit
+            });
         }
         self.items.push((Bytes::copy_from_slice(member), score));
         Ok(())
@@ -764,9 +793,17 @@ fn store_result(
     dst: &Bytes,
     items: impl IntoIterator<Item = (Bytes, f64)>,
 ) -> Result<u64, CommandError> {
+    let items: Vec<(Bytes, f64)> = items.into_iter().collect();
+    let mut bytes = 0usize;
+    for (member, _) in &items {
+        keyspace::check_element(dst, member)?;
+        bytes = bytes.saturating_add(member_write_bytes(dst, member));
+    }
+    if !writes_fit(0, bytes) {
+        return Err(errors::WRITES_TOO_LARGE.into());
+    }
     let mut out = ZSet::new(ctx.tx.db, dst.clone(), ctx.tx.new_collection(Kind::ZSet)?);
     for (member, score) in items {
-        keyspace::check_element(dst, &member)?;
         out.set(ctx.tx, &member, None, score)?;
     }
     let n = out.len();
@@ -780,8 +817,7 @@ fn store_result(
 
 fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let q = parse_range(args, 3, true, None, None)?;
-    let mut items = Listing::new(ctx, false);
-    items.room = usize::MAX; // not a reply: the writes' memory is the burst's pending batch
+    let mut items = Listing::for_writes();
     if let Some(z) = read_zset(ctx, &args[2])? {
         run_range(ctx, &z, &q, &mut items)?;
     }
@@ -820,15 +856,24 @@ fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CommandResul
     let want = count.map_or(1, |n| u64::try_from(n).unwrap_or(0)).min(z.len());
     let mut out = Listing::new(ctx, true);
     let mut left = want;
+    // Popping everything deletes the key (its records become garbage); popping part of it
+    // deletes each member's records, bounded like any command's writes.
+    let everything = want == z.len();
+    let mut doomed = Doomed::new(key);
     z.scan_all(ctx.tx, max, |s, m| {
         out.push(m, s)?;
+        if !everything {
+            doomed.push(m, s)?;
+        }
         left -= 1;
         Ok(if left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
     })?;
-    for (member, score) in &out.items {
-        z.remove(ctx.tx, member, *score)?;
-    }
-    if !out.items.is_empty() {
+    if everything {
+        ctx.tx.delete(key)?;
+    } else {
+        for (member, score) in &doomed.items {
+            z.remove(ctx.tx, member, *score)?;
+        }
         save_collection(ctx, key, z.meta)?;
     }
     let r3 = resp3(ctx);
@@ -844,14 +889,43 @@ fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CommandResul
     Ok(Reply::Array(flat))
 }
 
-/// Removes the listed entries, or the whole key when they are all of it (O(1): the
-/// elements become garbage for compaction).
-fn remove_entries(ctx: &mut Ctx<'_, '_>, mut z: ZSet, entries: Vec<(f64, Bytes)>) -> CommandResult {
+/// Members a command will remove, gathered before it deletes any, so that one past
+/// [`COMMAND_WRITE_BYTES_MAX`] refuses the command with nothing written.
+struct Doomed<'k> {
+    key: &'k [u8],
+    items: Vec<(Bytes, f64)>,
+    bytes: usize,
+}
+
+impl<'k> Doomed<'k> {
+    fn new(key: &'k [u8]) -> Doomed<'k> {
+        Doomed { key, items: Vec::new(), bytes: 0 }
+    }
+
+    fn push(&mut self, member: &[u8], score: f64) -> Result<(), CommandError> {
+        let more = member_write_bytes(self.key, member);
+        if !writes_fit(self.bytes, more) {
+            return Err(errors::WRITES_TOO_LARGE.into());
+        }
+        self.bytes += more;
+        self.items.push((Bytes::copy_from_slice(member), score));
+        Ok(())
+    }
+
+    /// [`Doomed::push`] as a scan visitor.
+    fn visit(&mut self, score: f64, member: &[u8]) -> Flow {
+        self.push(member, score)?;
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// Removes the gathered members (a part of the set: a whole set goes by [`remove_all`]).
+fn remove_entries(ctx: &mut Ctx<'_, '_>, mut z: ZSet, entries: Vec<(Bytes, f64)>) -> CommandResult {
     let n = entries.len() as u64;
     if n == 0 {
         return Ok(Reply::Integer(0));
     }
-    for (score, member) in &entries {
+    for (member, score) in &entries {
         z.remove(ctx.tx, member, *score)?;
     }
     let key = z.key.clone();
@@ -872,12 +946,10 @@ fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     if end - start + 1 == z.len() {
         return remove_all(ctx, &z);
     }
-    let mut entries = Vec::new();
-    z.by_rank(ctx.tx, start, end, false, |s, m| {
-        entries.push((s, Bytes::copy_from_slice(m)));
-        Ok(ControlFlow::Continue(()))
-    })?;
-    remove_entries(ctx, z, entries)
+    let key = z.key.clone();
+    let mut doomed = Doomed::new(&key);
+    z.by_rank(ctx.tx, start, end, false, |s, m| doomed.visit(s, m))?;
+    remove_entries(ctx, z, doomed.items)
 }
 
 fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
@@ -894,12 +966,10 @@ fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     {
         return remove_all(ctx, &z);
     }
-    let mut entries = Vec::new();
-    z.by_score(ctx.tx, &range, false, 0, -1, |s, m| {
-        entries.push((s, Bytes::copy_from_slice(m)));
-        Ok(ControlFlow::Continue(()))
-    })?;
-    remove_entries(ctx, z, entries)
+    let key = z.key.clone();
+    let mut doomed = Doomed::new(&key);
+    z.by_score(ctx.tx, &range, false, 0, -1, |s, m| doomed.visit(s, m))?;
+    remove_entries(ctx, z, doomed.items)
 }
 
 fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
@@ -917,12 +987,10 @@ fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     {
         return remove_all(ctx, &z);
     }
-    let mut entries = Vec::new();
-    z.by_lex(ctx.tx, &range, false, 0, -1, |s, m| {
-        entries.push((s, Bytes::copy_from_slice(m)));
-        Ok(ControlFlow::Continue(()))
-    })?;
-    remove_entries(ctx, z, entries)
+    let key = z.key.clone();
+    let mut doomed = Doomed::new(&key);
+    z.by_lex(ctx.tx, &range, false, 0, -1, |s, m| doomed.visit(s, m))?;
+    remove_entries(ctx, z, doomed.items)
 }
 
 // ---- Set operations --------------------------------------------------------------------------
@@ -976,11 +1044,33 @@ fn setop_generic(
     let (how, withscores) = setops::parse_options(args, at, op, store, &mut inputs)?;
     if store {
         let dst = &args[1];
+        // A union is at least as big as its biggest input: refuse at once what must pass
+        // the bound, before writing anything.
+        let at_least = if op == Op::Union { inputs.iter().map(Input::len).max() } else { None };
+        let floor = member_write_bytes(dst, b"");
+        if at_least.is_some_and(|n| {
+            !writes_fit(0, usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(floor))
+        }) {
+            return Err(errors::WRITES_TOO_LARGE.into());
+        }
         let mut out = ZSet::new(ctx.tx.db, dst.clone(), ctx.tx.new_collection(Kind::ZSet)?);
-        setops::run(ctx.tx, op, inputs, how, |tx, member, score| {
+        let before = ctx.tx.pending_bytes();
+        let result = setops::run(ctx.tx, op, inputs, how, |tx, member, score| {
             keyspace::check_element(dst, member)?;
+            let so_far = tx.pending_bytes().saturating_sub(before);
+            if !writes_fit(so_far, member_write_bytes(dst, member)) {
+                return Err(errors::WRITES_TOO_LARGE.into());
+            }
             out.set(tx, member, None, score)
-        })?;
+        });
+        if let Err(e) = result {
+            // The result streamed into a version no metadata names yet: take it back.
+            for ns in [keyspace::NS_ELEMENT, keyspace::NS_SCORE] {
+                let prefix = keyspace::element_prefix(ns, ctx.tx.db, dst, out.meta.version);
+                ctx.tx.discard_elements(&prefix);
+            }
+            return Err(e);
+        }
         let n = out.len();
         if n == 0 {
             ctx.tx.delete(dst)?;
@@ -1276,6 +1366,21 @@ fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_writes_fit_at_the_limit_and_not_one_past() {
+        assert!(writes_fit(0, COMMAND_WRITE_BYTES_MAX));
+        assert!(!writes_fit(0, COMMAND_WRITE_BYTES_MAX + 1));
+        assert!(writes_fit(COMMAND_WRITE_BYTES_MAX - 10, 10));
+        assert!(!writes_fit(COMMAND_WRITE_BYTES_MAX - 10, 11));
+        assert!(!writes_fit(usize::MAX, 1), "no overflow");
+        let mut doomed = Doomed::new(b"k");
+        let one = member_write_bytes(b"k", b"m");
+        doomed.bytes = COMMAND_WRITE_BYTES_MAX - one;
+        assert!(doomed.push(b"m", 1.0).is_ok(), "at the limit");
+        assert!(doomed.push(b"m", 1.0).is_err(), "one member past it");
+        assert_eq!(doomed.items.len(), 1);
+    }
 
     #[test]
     fn clamp_ranks_follows_redis() {

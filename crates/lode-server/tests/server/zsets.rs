@@ -876,6 +876,26 @@ fn element_key_limit_at_and_past() {
     let err = fails(&mut con, &["ZUNIONSTORE", &longer, "1", &key]);
     assert!(err.starts_with("ERR element too large"), "{err}");
     assert_eq!(q::<i64>(&mut con, &["EXISTS", &longer]), 0);
+    // Refused inside MULTI, it takes back only its own writes.
+    let exec: redis::RedisResult<Value> = redis::pipe()
+        .atomic()
+        .cmd("ZADD")
+        .arg("other")
+        .arg("1")
+        .arg("a")
+        .cmd("ZUNIONSTORE")
+        .arg(&longer)
+        .arg("1")
+        .arg(&key)
+        .cmd("ZADD")
+        .arg("other")
+        .arg("2")
+        .arg("b")
+        .query(&mut con);
+    let err = exec.expect_err("the refused command's error comes back");
+    assert!(err.to_string().contains("element too large"), "{err}");
+    assert_eq!(with_scores(&mut con, "other"), sv(&["a", "1", "b", "2"]));
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", &longer]), 0);
     let err = fails(&mut con, &["ZRANGESTORE", &longer, &key, "0", "-1"]);
     assert!(err.starts_with("ERR element too large"), "{err}");
     assert_eq!(q::<i64>(&mut con, &["EXISTS", &longer]), 0);

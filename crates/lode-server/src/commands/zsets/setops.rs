@@ -87,7 +87,7 @@ impl Input {
         Input { key, meta, prefix, weight: 1.0 }
     }
 
-    fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.meta.as_ref().map_or(0, |m| m.len)
     }
 
