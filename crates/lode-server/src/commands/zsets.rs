@@ -874,6 +874,15 @@ fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CommandResul
         for (member, score) in &doomed.items {
             z.remove(ctx.tx, member, *score)?;
         }
+        // The popped entries were the lowest (highest): the next pop seeks past them rather
+        // than stepping over their deleted records until compaction drops them.
+        if let Some((member, score)) = doomed.items.last() {
+            if max {
+                z.removed_from(*score, member);
+            } else {
+                z.removed_through(*score, member);
+            }
+        }
         save_collection(ctx, key, z.meta)?;
     }
     let r3 = resp3(ctx);
@@ -920,13 +929,31 @@ impl<'k> Doomed<'k> {
 }
 
 /// Removes the gathered members (a part of the set: a whole set goes by [`remove_all`]).
-fn remove_entries(ctx: &mut Ctx<'_, '_>, mut z: ZSet, entries: Vec<(Bytes, f64)>) -> CommandResult {
+/// `ends` says whether they include the set's lowest and its highest entry (and so every
+/// entry from that end to the farthest removed one), which the metadata then records.
+fn remove_entries(
+    ctx: &mut Ctx<'_, '_>,
+    mut z: ZSet,
+    entries: Vec<(Bytes, f64)>,
+    ends: (bool, bool),
+) -> CommandResult {
     let n = entries.len() as u64;
     if n == 0 {
         return Ok(Reply::Integer(0));
     }
     for (member, score) in &entries {
         z.remove(ctx.tx, member, *score)?;
+    }
+    let order = |(m, s): &&(Bytes, f64)| (keyspace::score_to_key(*s), m.clone());
+    if ends.0
+        && let Some((member, score)) = entries.iter().max_by_key(order)
+    {
+        z.removed_through(*score, member);
+    }
+    if ends.1
+        && let Some((member, score)) = entries.iter().min_by_key(order)
+    {
+        z.removed_from(*score, member);
     }
     let key = z.key.clone();
     save_collection(ctx, &key, z.meta)?;
@@ -948,8 +975,9 @@ fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     }
     let key = z.key.clone();
     let mut doomed = Doomed::new(&key);
+    let ends = (start == 0, end + 1 == z.len());
     z.by_rank(ctx.tx, start, end, false, |s, m| doomed.visit(s, m))?;
-    remove_entries(ctx, z, doomed.items)
+    remove_entries(ctx, z, doomed.items, ends)
 }
 
 fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
@@ -968,8 +996,12 @@ fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     }
     let key = z.key.clone();
     let mut doomed = Doomed::new(&key);
+    let ends = (
+        first.is_some_and(|(lo, _)| range.gte_min(lo)),
+        last.is_some_and(|(hi, _)| range.lte_max(hi)),
+    );
     z.by_score(ctx.tx, &range, false, 0, -1, |s, m| doomed.visit(s, m))?;
-    remove_entries(ctx, z, doomed.items)
+    remove_entries(ctx, z, doomed.items, ends)
 }
 
 fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
@@ -990,7 +1022,7 @@ fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let key = z.key.clone();
     let mut doomed = Doomed::new(&key);
     z.by_lex(ctx.tx, &range, false, 0, -1, |s, m| doomed.visit(s, m))?;
-    remove_entries(ctx, z, doomed.items)
+    remove_entries(ctx, z, doomed.items, (false, false))
 }
 
 // ---- Set operations --------------------------------------------------------------------------

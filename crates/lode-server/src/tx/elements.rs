@@ -104,6 +104,9 @@ impl Tx<'_> {
         rev: bool,
         mut visit: impl FnMut(&[u8], &Bytes) -> Result<ControlFlow<()>, CommandError>,
     ) -> Result<bool, CommandError> {
+        if range_is_empty(&lo, &hi) {
+            return Ok(true);
+        }
         let pending: Vec<(Vec<u8>, Option<Bytes>)> = self
             .elements
             .range::<Vec<u8>, _>((lo.as_ref(), hi.as_ref()))
@@ -199,5 +202,17 @@ impl Tx<'_> {
             self.put_element(k, v)?;
         }
         Ok(Meta { version, ..meta.clone() })
+    }
+}
+
+/// Whether no key lies between `lo` and `hi` (the start above the end, or equal and not both
+/// included): such a range is valid to ask for, and empty.
+fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a >= b
+        }
+        _ => false,
     }
 }

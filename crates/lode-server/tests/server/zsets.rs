@@ -1523,3 +1523,66 @@ fn zset_model_matches_redis_semantics() {
         }
     }
 }
+
+/// Pops and removals from either end record that end in the sorted set's metadata, so the
+/// next pop seeks past the deleted entries; members added beyond a recorded end (ZADD,
+/// ZINCRBY, equal scores with a lower member) must still be seen by every read.
+#[test]
+fn members_added_past_a_popped_end_are_seen() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let mut args = vec!["ZADD".to_string(), "q".into()];
+    for i in 1..=20 {
+        args.extend([i.to_string(), format!("m{i:02}")]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(q::<i64>(&mut con, &refs), 20);
+    assert_eq!(
+        strings(&mut con, &["ZPOPMIN", "q", "3"]),
+        sv(&["m01", "1", "m02", "2", "m03", "3"])
+    );
+    assert_eq!(strings(&mut con, &["ZPOPMAX", "q", "2"]), sv(&["m20", "20", "m19", "19"]));
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "q", "0", "low", "100", "high", "3", "m02"]), 3);
+    let mut want: Vec<String> = vec!["low".into(), "m02".into()];
+    want.extend((4..=18).map(|i| format!("m{i:02}")));
+    want.push("high".into());
+    assert_eq!(strings(&mut con, &["ZRANGE", "q", "0", "-1"]), want);
+    assert_eq!(q::<i64>(&mut con, &["ZRANK", "q", "low"]), 0);
+    assert_eq!(q::<i64>(&mut con, &["ZREVRANK", "q", "high"]), 0);
+    assert_eq!(strings(&mut con, &["ZRANGEBYSCORE", "q", "-inf", "3"]), sv(&["low", "m02"]));
+    assert_eq!(strings(&mut con, &["ZREVRANGEBYSCORE", "q", "+inf", "50"]), sv(&["high"]));
+    // A pop, then the same score with a lower member, then a move below by ZINCRBY.
+    assert_eq!(strings(&mut con, &["ZPOPMIN", "q", "2"]), sv(&["low", "0", "m02", "3"]));
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "q", "3", "a"]), 1);
+    assert_eq!(strings(&mut con, &["ZRANGE", "q", "0", "0"]), sv(&["a"]));
+    assert_eq!(q::<String>(&mut con, &["ZINCRBY", "q", "-50", "m10"]), "-40");
+    assert_eq!(strings(&mut con, &["ZPOPMIN", "q"]), sv(&["m10", "-40"]));
+    assert_eq!(q::<String>(&mut con, &["ZINCRBY", "q", "500", "m11"]), "511");
+    assert_eq!(strings(&mut con, &["ZPOPMAX", "q"]), sv(&["m11", "511"]));
+    assert_eq!(strings(&mut con, &["ZPOPMAX", "q"]), sv(&["high", "100"]));
+    // Removals from an end record it too; the other end stays where it was.
+    assert_eq!(q::<i64>(&mut con, &["ZREMRANGEBYSCORE", "q", "-inf", "5"]), 3);
+    assert_eq!(q::<i64>(&mut con, &["ZREMRANGEBYRANK", "q", "-2", "-1"]), 2);
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "q", "-1", "below", "99", "above"]), 2);
+    let mut want: Vec<String> = vec!["below".into()];
+    want.extend((6..=16).filter(|i| *i != 10 && *i != 11).map(|i| format!("m{i:02}")));
+    want.push("above".into());
+    assert_eq!(strings(&mut con, &["ZRANGE", "q", "0", "-1"]), want);
+    assert_eq!(q::<i64>(&mut con, &["ZCARD", "q"]), want.len() as i64);
+    assert_eq!(q::<i64>(&mut con, &["ZCOUNT", "q", "-inf", "+inf"]), want.len() as i64);
+    // A member too long to record as an end: popped all the same, reads stay right.
+    let long = "x".repeat(400);
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "q", "-5", &long]), 1);
+    assert_eq!(strings(&mut con, &["ZPOPMIN", "q"]), vec![long.clone(), "-5".into()]);
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "q", "-9", "first"]), 1);
+    assert_eq!(strings(&mut con, &["ZRANGE", "q", "0", "1"]), sv(&["first", "below"]));
+    // RENAME and COPY keep a set whose ends are recorded whole.
+    let _: String = q(&mut con, &["RENAME", "q", "r"]);
+    assert_eq!(q::<i64>(&mut con, &["COPY", "r", "c"]), 1);
+    for key in ["r", "c"] {
+        assert_eq!(strings(&mut con, &["ZRANGE", key, "0", "0"]), sv(&["first"]));
+        assert_eq!(strings(&mut con, &["ZRANGE", key, "-1", "-1"]), sv(&["above"]));
+        assert_eq!(q::<i64>(&mut con, &["ZADD", key, "-100", "new"]), 1);
+        assert_eq!(strings(&mut con, &["ZPOPMIN", key]), sv(&["new", "-100"]));
+    }
+}

@@ -125,7 +125,65 @@ impl ZSet {
             None => self.meta.len += 1,
         }
         tx.put_element(self.member_key(member), Bytes::copy_from_slice(&new.to_be_bytes()))?;
-        tx.put_element(self.index_key(new, member), Bytes::new())
+        let key = self.index_key(new, member);
+        // Keep the known ends true: an entry below the low end lowers it; one at or above the
+        // high end raises it to just past the entry.
+        let suffix = &key[self.index.len()..];
+        if self.meta.index_low.as_ref().is_some_and(|low| suffix < &low[..]) {
+            self.meta.index_low = (suffix.len() <= keyspace::INDEX_HINT_BYTES_MAX)
+                .then(|| Bytes::copy_from_slice(suffix));
+        }
+        if self.meta.index_high.as_ref().is_some_and(|high| suffix >= &high[..]) {
+            self.meta.index_high = (suffix.len() < keyspace::INDEX_HINT_BYTES_MAX)
+                .then(|| Bytes::from([suffix, &[0u8][..]].concat()));
+        }
+        tx.put_element(key, Bytes::new())
+    }
+
+    /// Records that the entries up to and including `(score, member)` are all removed (the
+    /// lowest ones: a pop or a removal from the low end), so scans from the low end seek
+    /// past them. Not recorded for a member too long to keep in the metadata.
+    pub(crate) fn removed_through(&mut self, score: f64, member: &[u8]) {
+        let mut suffix = keyspace::score_to_key(stored(score)).to_be_bytes().to_vec();
+        suffix.extend_from_slice(member);
+        suffix.push(0);
+        if suffix.len() <= keyspace::INDEX_HINT_BYTES_MAX {
+            self.meta.index_low = Some(Bytes::from(suffix));
+        }
+    }
+
+    /// Records that the entries from `(score, member)` up are all removed (the highest ones).
+    pub(crate) fn removed_from(&mut self, score: f64, member: &[u8]) {
+        let mut suffix = keyspace::score_to_key(stored(score)).to_be_bytes().to_vec();
+        suffix.extend_from_slice(member);
+        if suffix.len() <= keyspace::INDEX_HINT_BYTES_MAX {
+            self.meta.index_high = Some(Bytes::from(suffix));
+        }
+    }
+
+    /// `(lo, hi)` narrowed to the set's known ends (see [`Meta::index_low`]): the same live
+    /// entries, without the deleted ones outside the ends.
+    fn within_ends(
+        &self,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+    ) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let full = |h: &Bytes| [&self.index[..], &h[..]].concat();
+        let lo = match (&self.meta.index_low, lo) {
+            (Some(low), Bound::Included(k) | Bound::Excluded(k)) if k < full(low) => {
+                Bound::Included(full(low))
+            }
+            (Some(low), Bound::Unbounded) => Bound::Included(full(low)),
+            (_, lo) => lo,
+        };
+        let hi = match (&self.meta.index_high, hi) {
+            (Some(high), Bound::Included(k) | Bound::Excluded(k)) if k >= full(high) => {
+                Bound::Excluded(full(high))
+            }
+            (Some(high), Bound::Unbounded) => Bound::Excluded(full(high)),
+            (_, hi) => hi,
+        };
+        (lo, hi)
     }
 
     /// Removes `member`, whose score is `score`.
@@ -152,6 +210,7 @@ impl ZSet {
         mut visit: impl FnMut(f64, &[u8]) -> Flow,
     ) -> Result<bool, CommandError> {
         let n = self.index.len();
+        let (lo, hi) = self.within_ends(lo, hi);
         tx.scan_elements(lo, hi, rev, |k, _| {
             let (score, member) = decode_index(&k[n..])?;
             visit(score, member)
@@ -416,8 +475,8 @@ impl ZSet {
         member: &[u8],
     ) -> Result<u64, CommandError> {
         let target = self.index_key(score, member);
-        let mut front = Bound::Included(self.index.clone());
-        let mut back = self.index_end();
+        let (mut front, mut back) =
+            self.within_ends(Bound::Included(self.index.clone()), self.index_end());
         let (mut before, mut after) = (0u64, 0u64);
         let mut chunk = RANK_CHUNK_FIRST;
         loop {
