@@ -213,7 +213,9 @@ mod tests {
                 crate::number::format_double(&mut text, *value);
                 Reply::Bulk(Bytes::from(text))
             }
-            Reply::BigNumber(text) | Reply::Verbatim { text, .. } => Reply::Bulk(text.clone()),
+            Reply::BigNumber(text) | Reply::DoubleText(text) | Reply::Verbatim { text, .. } => {
+                Reply::Bulk(text.clone())
+            }
             other => other.clone(),
         }
     }
