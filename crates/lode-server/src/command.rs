@@ -112,6 +112,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::strings::SPECS,
         commands::keys::SPECS,
         commands::hashes::SPECS,
+        commands::geo::SPECS,
         commands::transactions::SPECS,
     ]
     .into_iter()

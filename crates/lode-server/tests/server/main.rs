@@ -8,6 +8,7 @@ mod collections;
 mod connection;
 mod databases;
 mod durability;
+mod geo;
 mod keys;
 mod limits;
 mod metrics;
