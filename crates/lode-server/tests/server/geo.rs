@@ -902,3 +902,39 @@ fn random_geo_commands_agree_with_a_model() {
         }
     }
 }
+
+/// A search whose reply would pass the client's output hard limit closes the client (its
+/// matches are charged as they are found, so the reply is never built); with COUNT, or stored,
+/// the same matches are fine.
+#[test]
+fn a_search_reply_past_the_output_limit_closes_the_client() {
+    const HARD: u64 = 64 << 10;
+    let server = TestServer::with(|c| {
+        c.client_output_buffer_limit.normal =
+            lode_server::OutputBufferLimit { hard_bytes: HARD, soft_bytes: 0, soft_secs: 0 };
+    });
+    let mut admin = server.client();
+    let mut args: Vec<String> = vec!["GEOADD".into(), "g".into()];
+    for i in 0..3000 {
+        args.extend([
+            format!("{}", 2.0 + f64::from(i) * 1e-5),
+            "48".into(),
+            format!("a-member-name-{i:08}"),
+        ]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(q::<i64>(&mut admin, &refs), 3000);
+    let search = ["GEOSEARCH", "g", "FROMLONLAT", "2", "48", "BYRADIUS", "10", "km"];
+    let mut con = server.client();
+    let mut cmd = redis::cmd(search[0]);
+    for a in &search[1..] {
+        cmd.arg(*a);
+    }
+    assert!(cmd.query::<Vec<String>>(&mut con).is_err(), "about 100 KiB of reply: closed");
+    let mut with_count: Vec<&str> = search.to_vec();
+    with_count.extend(["COUNT", "10"]);
+    assert_eq!(q::<Vec<String>>(&mut admin, &with_count).len(), 10);
+    let mut store = vec!["GEOSEARCHSTORE", "dst"];
+    store.extend(&search[1..]);
+    assert_eq!(q::<i64>(&mut admin, &store), 3000);
+}
