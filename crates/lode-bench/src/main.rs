@@ -1,427 +1,655 @@
-//! `lode-bench`: runs engine workloads against Lode and prints throughput and latency.
+//! The `lode-bench` command line. The default command runs the engine harness: each engine in
+//! a child process of its own (`engine-run`, hidden), engines in a shuffled order per round,
+//! rows collected as JSON lines, then Markdown tables on stdout and an optional SVG chart.
+//! `lode-bench server` runs the server harness; `lode-bench report` redraws tables and the
+//! chart from a results file.
 //!
-//! Each workload runs in order on one database (a fill before the reads that need it), with
-//! seeded keys so runs are comparable. Every row names its durability mode. The peer engines
-//! (RocksDB, fjall, redb, sled, LMDB) join this harness behind a cargo feature.
-//!
-//! Example: `cargo run --release -p lode-bench -- --workloads fillrandom,readrandom --num 1000000`
+//! Example: `cargo run --release -p lode-bench --features peers -- --engines lode,rocksdb
+//! --workloads fillrandom,readrandom --num 1000000 --json results.jsonl --chart results.svg`
 
 use anyhow::{Context, Result, bail};
-use clap::Parser;
-use hdrhistogram::Histogram;
-use lode::{Db, Durability, Options};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use std::io::Write;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use clap::{Args, Parser, Subcommand};
+use lode_bench::engines::{self, EngineOptions};
+use lode_bench::keys::{VALUE_BYTES_MAX, VALUE_BYTES_MIN};
+use lode_bench::report::{self, Row};
+use lode_bench::runner::{self, Plan};
+use lode_bench::server::{self, ServerPlan};
+use lode_bench::{chart, machine, workloads};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// Engine workloads against Lode.
-#[derive(Debug, Clone, Parser)]
-#[command(version)]
-struct Args {
-    /// Comma-separated workloads, run in this order: fillrandom, readrandom, fillseq, readseq,
-    /// readmissing, overwrite (random keys below --keys), fillsync (Sync puts from --threads
-    /// threads), settle (wait for flushes and compactions), compact (full manual compaction).
-    /// After `settle` then `compact`, space amplification is the ratio of the two sizes.
-    /// `name:count` runs that workload `count` times instead of --num.
-    #[arg(long, default_value = "fillrandom,readrandom")]
-    workloads: String,
-    /// Operations per workload (fillsync: in total, over all threads).
+/// Lode's benchmark harness: engines side by side (lode always; rocksdb, fjall, redb, sled and
+/// lmdb when built with `--features peers`), one Markdown table per workload on stdout.
+///
+/// Every engine gets the same seeded keys (16 bytes) and values, the same cache budget and no
+/// compression; every row names its durability (buffered: no fsync on the write path;
+/// durable: synced before the write returns), and tables never mix the two. Each workload
+/// has an operation count and a time cap (a capped row says so), each engine a time budget
+/// (workloads past it are skipped). Each engine first passes a correctness script; every read
+/// of every workload is checked. docs/benchmarks.md has the commands and the results.
+#[derive(Debug, Parser)]
+#[command(name = "lode-bench", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// `lode serve` and `redis-server` side by side on 127.0.0.1 with the same appendfsync,
+    /// driven in turn by redis-benchmark; prints the same tables (ratios against Redis).
+    ///
+    /// Needs a release build of lode (`cargo build --release -p lode-cli`) and Debian's
+    /// redis-server and redis-tools. Each server keeps its data on disk in --dir.
+    Server(ServerArgs),
+    /// Print the tables of a results file (JSON lines) again, and draw its chart.
+    Report(ReportArgs),
+    /// Run one engine and print its rows as JSON lines (the harness runs this per engine).
+    #[command(hide = true)]
+    EngineRun(EngineRunArgs),
+    /// The writer `recover` kills with SIGKILL.
+    #[command(hide = true)]
+    RecoverChild(RecoverChildArgs),
+}
+
+/// Sizes as Redis writes them: bytes, or k/kb/m/mb/g/gb (k = 1000, kb = 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size like 64mb or 1gb"))?;
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1000 * 1000,
+        "mb" => 1 << 20,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1 << 30,
+        _ => return Err(format!("{text:?} has an unknown unit (use b, kb, mb or gb)")),
+    };
+    n.checked_mul(mul).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+fn parse_value_bytes(text: &str) -> Result<usize, String> {
+    let n = parse_size(text)?;
+    if !(VALUE_BYTES_MIN as u64..=VALUE_BYTES_MAX as u64).contains(&n) {
+        return Err(format!(
+            "values must be {VALUE_BYTES_MIN} bytes (they carry their key's index) to {} \
+             (1mb), not {n}",
+            VALUE_BYTES_MAX
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 100.0 => Ok(x),
+        _ => Err(format!("{text:?}: a factor above 0, at most 100 (0.5 halves every cap)")),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// Comma-separated engines (default: every engine this build has: lode, plus rocksdb,
+    /// fjall, redb, sled and lmdb with `--features peers`).
+    #[arg(long, value_delimiter = ',')]
+    engines: Vec<String>,
+    /// Comma-separated workloads, run in this order (default: all of fillseq, fillrandom,
+    /// readrandom, overwrite, fillsync, fillsync_8t, seekrandom, readseq, readmissing,
+    /// readrandom_2t, deleterandom, recover, fill64k, readwhilewriting). Also: settle (wait
+    /// for flushes and compactions), compact (full compaction). `name:count` sets a
+    /// workload's operation count (default: in proportion to --num, as the protocol's).
+    #[arg(long)]
+    workloads: Option<String>,
+    /// Keys in the key space: fills write this many; the other workloads' counts follow it.
     #[arg(long, default_value_t = 1_000_000)]
     num: u64,
-    /// Key space for readrandom and overwrite (default: --num).
-    #[arg(long)]
-    keys: Option<u64>,
-    /// Memtable size in bytes.
-    #[arg(long, default_value_t = 64 << 20)]
-    memtable_bytes: usize,
-    /// Immutable memtables that may wait for flush.
-    #[arg(long, default_value_t = 2)]
-    max_immutable: usize,
-    /// Writer threads for fillsync.
-    #[arg(long, default_value_t = 1)]
-    threads: u64,
-    /// Bytes per value.
-    #[arg(long, default_value_t = 100)]
-    value_bytes: usize,
-    /// Seed for key order and values.
+    /// Bytes per value (8b to 1mb).
+    #[arg(long, default_value = "100", value_parser = parse_value_bytes)]
+    value_size: usize,
+    /// Block cache of every engine that has one (LMDB uses the OS page cache).
+    #[arg(long, default_value = "256mb", value_parser = parse_size)]
+    cache_size: u64,
+    /// Memtable size of the LSM engines (lode, rocksdb, fjall).
+    #[arg(long, default_value = "64mb", value_parser = parse_size)]
+    memtable_size: u64,
+    /// Seed of keys, values and orders (the same for every engine).
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Data directory (default: a fresh temporary directory, removed afterwards).
+    /// Multiplies every workload's time cap (0.5 for the protocol's fast profile).
+    #[arg(long, default_value = "1", value_parser = parse_scale)]
+    cap_scale: f64,
+    /// Seconds each engine may take in all; later workloads are reported as skipped.
+    #[arg(long, default_value_t = 90)]
+    budget_secs: u64,
+    /// Run the whole suite this many times (engines in a new random order each time).
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
+    /// Run engines in the order given instead of a random one per round.
     #[arg(long)]
-    dir: Option<PathBuf>,
-    /// Block cache size in bytes.
-    #[arg(long, default_value_t = 64 << 20)]
-    cache_bytes: usize,
+    no_shuffle: bool,
     /// Append one JSON object per result to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Stop a workload after this many seconds (its figures cover what ran).
-    #[arg(long, default_value_t = 300)]
-    seconds_max: u64,
+    /// Draw ops/s per workload per engine into this SVG file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// Where databases are made (on a real disk, not tmpfs; default: a temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Drop the OS page cache before each engine (writes /proc/sys/vm/drop_caches; root).
+    #[arg(long)]
+    drop_caches: bool,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
 }
 
-/// The value for key `i`: its index in the first 8 bytes (so reads can check they got the
-/// right value), then the fixed filler.
-fn value_for(i: u64, filler: &[u8]) -> Vec<u8> {
-    let mut v = filler.to_vec();
-    let n = v.len().min(8);
-    v[..n].copy_from_slice(&i.to_le_bytes()[..n]);
-    v
+#[derive(Debug, Args)]
+struct EngineRunArgs {
+    #[arg(long)]
+    engine: String,
+    #[arg(long)]
+    round: u32,
+    #[arg(long)]
+    engine_dir: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
-/// Whether `v` is the value written for key `i`.
-fn value_matches(v: &[u8], i: u64) -> bool {
-    let n = v.len().min(8);
-    v[..n] == i.to_le_bytes()[..n]
+#[derive(Debug, Args)]
+struct RecoverChildArgs {
+    #[arg(long)]
+    engine: String,
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long)]
+    num: u64,
+    #[arg(long)]
+    count: u64,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long)]
+    value_bytes: usize,
+    #[arg(long)]
+    cache_bytes: u64,
+    #[arg(long)]
+    memtable_bytes: u64,
 }
 
-/// A pseudo-random order of `0..n` computed on the fly (no table: a 20M-key fill must not
-/// spend 160 MB of the harness's memory on its key order). An affine map `x * a + b` modulo a
-/// power of two is a bijection for odd `a`; values at or past `n` are mapped again until they
-/// fall inside (cycle walking), which keeps it a bijection on `0..n`.
-struct Permutation {
-    n: u64,
-    mask: u64,
-    a: u64,
-    b: u64,
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// The lode binary (default: `lode` next to this program, i.e. target/release/lode).
+    #[arg(long)]
+    lode: Option<PathBuf>,
+    /// appendfsync modes to compare, in order.
+    #[arg(long, value_delimiter = ',', default_value = "everysec,always")]
+    appendfsync: Vec<String>,
+    /// redis-benchmark tests.
+    #[arg(long, value_delimiter = ',', default_value = "set,get,incr,mset")]
+    tests: Vec<String>,
+    /// Requests per test without pipelining (-P 1).
+    #[arg(long, default_value_t = 100_000)]
+    requests_p1: u64,
+    /// Requests per test with -P 16.
+    #[arg(long, default_value_t = 400_000)]
+    requests_p16: u64,
+    /// Parallel connections (-c).
+    #[arg(long, default_value_t = 50)]
+    clients: u32,
+    /// Bytes per value (-d).
+    #[arg(long, default_value_t = 100)]
+    value_size: usize,
+    /// Random key space (-r).
+    #[arg(long, default_value_t = 1_000_000)]
+    keyspace: u64,
+    /// Seconds one redis-benchmark run may take before it is stopped (and the run fails).
+    #[arg(long, default_value_t = 120)]
+    cap_secs: u64,
+    /// Repetitions (fresh servers each time).
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
+    /// Append one JSON object per result to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Draw requests/s per test per server into this SVG file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// Where the servers keep their data (default: a temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
 }
 
-impl Permutation {
-    fn new(n: u64, seed: u64) -> Permutation {
-        let mask = n.max(2).next_power_of_two() - 1;
-        Permutation {
-            n,
-            mask,
-            a: (seed | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
-            b: seed.rotate_left(17),
-        }
-    }
-
-    fn at(&self, i: u64) -> u64 {
-        let mut x = i;
-        loop {
-            x = (x.wrapping_mul(self.a).wrapping_add(self.b)) & self.mask;
-            x ^= x >> 7;
-            x = x.wrapping_mul(self.a) & self.mask;
-            if x < self.n {
-                return x;
-            }
-        }
-    }
-}
-
-/// The 16-byte key for index `i`.
-fn key(i: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k.copy_from_slice(format!("{i:016}").as_bytes());
-    k
-}
-
-struct Outcome {
-    workload: String,
-    durability: &'static str,
-    threads: u64,
-    ops: u64,
-    elapsed: Duration,
-    latency: Histogram<u64>,
-    fsyncs: u64,
-    found: u64,
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
-}
-
-fn timed(latency: &mut Histogram<u64>, f: impl FnOnce() -> Result<bool>) -> Result<bool> {
-    let start = Instant::now();
-    let r = f()?;
-    latency.saturating_record(start.elapsed().as_nanos() as u64);
-    Ok(r)
-}
-
-fn run(db: &Db, args: &Args, spec: &str) -> Result<Outcome> {
-    let (workload, num) = match spec.split_once(':') {
-        Some((w, n)) => (w, n.parse().with_context(|| format!("bad count in {spec:?}"))?),
-        None => (spec, args.num),
-    };
-    let args = &Args { num, keys: Some(args.keys.unwrap_or(args.num)), ..args.clone() };
-    let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
-    let value: Vec<u8> = (0..args.value_bytes).map(|_| rng.random()).collect();
-    let mut latency = histogram();
-    let deadline = Instant::now() + Duration::from_secs(args.seconds_max);
-    let syncs_before = db.stats().wal_syncs;
-    let start = Instant::now();
-    let mut ops = 0;
-    let mut found = 0;
-    let mut durability = "buffered";
-    let mut threads = 1;
-    match workload {
-        "fillrandom" | "fillseq" => {
-            let order = Permutation::new(args.num, rng.random());
-            let random = workload == "fillrandom";
-            for j in 0..args.num {
-                let i = if random { order.at(j) } else { j };
-                let v = value_for(i, &value);
-                timed(&mut latency, || Ok(db.put(key(i), &v).map(|_| true)?))?;
-                ops += 1;
-                if ops % 4096 == 0 && Instant::now() > deadline {
-                    break;
-                }
-            }
-        }
-        "overwrite" => {
-            let keys = args.keys.unwrap_or(args.num);
-            for _ in 0..args.num {
-                let i = rng.random_range(0..keys);
-                let v = value_for(i, &value);
-                timed(&mut latency, || Ok(db.put(key(i), &v).map(|_| true)?))?;
-                ops += 1;
-                if ops % 4096 == 0 && Instant::now() > deadline {
-                    break;
-                }
-            }
-        }
-        "settle" => {
-            // Background work done and the memtable flushed by the engine's idle flush (one
-            // sync interval without writes): what a database that stopped being written to
-            // looks like on disk. Polls, bounded, as a harness may.
-            for _ in 0..6000 {
-                db.wait_idle()?;
-                let s = db.stats();
-                if s.memory.memtable_bytes == 0 && s.immutable_memtables == 0 {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            db.wait_idle()?;
-            ops = 1;
-        }
-        "compact" => {
-            db.compact()?;
-            ops = 1;
-        }
-        "readrandom" | "readmissing" => {
-            let keys = args.keys.unwrap_or(args.num);
-            for _ in 0..args.num {
-                let i = rng.random_range(0..keys);
-                let k = if workload == "readmissing" { key(keys + i) } else { key(i) };
-                let right =
-                    timed(&mut latency, || Ok(db.get(k)?.is_some_and(|v| value_matches(&v, i))))?;
-                found += u64::from(right);
-                ops += 1;
-                if ops % 4096 == 0 && Instant::now() > deadline {
-                    break;
-                }
-            }
-        }
-        "readseq" => {
-            let mut previous: Option<lode::Key> = None;
-            for item in db.iter() {
-                let (k, v) = item?;
-                let i: u64 =
-                    std::str::from_utf8(&k).ok().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
-                let ordered = previous.as_ref().is_none_or(|p| *p < k);
-                found += u64::from(ordered && value_matches(&v, i));
-                previous = Some(k);
-                ops += 1;
-                if ops >= args.num || (ops % 4096 == 0 && Instant::now() > deadline) {
-                    break;
-                }
-            }
-        }
-        "fillsync" => {
-            durability = "sync";
-            threads = args.threads.max(1);
-            let per_thread = args.num / threads;
-            let results: Vec<Result<(u64, Histogram<u64>)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let (db, value) = (db.clone(), value.clone());
-                        s.spawn(move || -> Result<(u64, Histogram<u64>)> {
-                            let mut latency = histogram();
-                            let mut n = 0;
-                            for j in 0..per_thread {
-                                let i = t * per_thread + j;
-                                let mut b = lode::WriteBatch::new();
-                                b.put(key(i), value_for(i, &value));
-                                timed(&mut latency, || {
-                                    Ok(db.write_with(b, Durability::Sync).map(|_| true)?)
-                                })?;
-                                n += 1;
-                                if n % 256 == 0 && Instant::now() > deadline {
-                                    break;
-                                }
-                            }
-                            Ok((n, latency))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().expect("writer thread")).collect()
-            });
-            for r in results {
-                let (n, h) = r?;
-                ops += n;
-                latency.add(h).context("merge histograms")?;
-            }
-        }
-        other => bail!("unknown workload {other:?}"),
-    }
-    let elapsed = start.elapsed();
-    let fsyncs = db.stats().wal_syncs - syncs_before;
-    Ok(Outcome {
-        workload: workload.to_string(),
-        durability,
-        threads,
-        ops,
-        elapsed,
-        latency,
-        fsyncs,
-        found,
-    })
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The results file (JSON lines from --json).
+    input: PathBuf,
+    /// Draw the chart into this SVG file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// The engine ratios are against (default: lode, or redis for server results).
+    #[arg(long)]
+    baseline: Option<String>,
+    /// The chart's title.
+    #[arg(long, default_value = "lode-bench results")]
+    title: String,
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_all(&cli.run),
+        Some(Cmd::EngineRun(a)) => engine_run(&a),
+        Some(Cmd::RecoverChild(a)) => runner::recover_child(
+            &a.engine,
+            &a.dir,
+            a.num,
+            a.count,
+            a.seed,
+            a.value_bytes,
+            &EngineOptions {
+                cache_bytes: a.cache_bytes,
+                memtable_bytes: a.memtable_bytes,
+                kv_separation: false,
+            },
+        ),
+        Some(Cmd::Server(a)) => server_run(&a),
+        Some(Cmd::Report(a)) => report_run(&a),
+    }
+}
+
+fn workload_list(args: &RunArgs) -> Result<Vec<(String, Option<u64>)>> {
+    match &args.workloads {
+        Some(text) => runner::parse_workloads(text),
+        None => Ok(workloads::WORKLOADS.iter().map(|w| (w.to_string(), None)).collect()),
+    }
+}
+
+fn engine_list(args: &RunArgs) -> Result<Vec<String>> {
+    if args.engines.is_empty() {
+        let all: Vec<String> = engines::ENGINES
+            .iter()
+            .filter(|e| engines::available(e))
+            .map(|e| e.to_string())
+            .collect();
+        if all.len() == 1 {
+            eprintln!("note: built without `--features peers`, so only lode runs");
+        }
+        return Ok(all);
+    }
+    for e in &args.engines {
+        if !engines::ENGINES.contains(&e.as_str()) {
+            bail!("unknown engine {e:?}: choose from {}", engines::ENGINES.join(", "));
+        }
+        if !engines::available(e) {
+            bail!(
+                "{e} is a peer engine, and this lode-bench was built without them: build with \
+                 `--features peers` (docs/benchmarks.md has RocksDB's build)"
+            );
+        }
+    }
+    Ok(args.engines.clone())
+}
+
+/// The flags that make a child run the same suite.
+fn forwarded(args: &RunArgs) -> Vec<String> {
+    let mut v = vec![
+        "--num".to_string(),
+        args.num.to_string(),
+        "--value-size".into(),
+        args.value_size.to_string(),
+        "--cache-size".into(),
+        args.cache_size.to_string(),
+        "--memtable-size".into(),
+        args.memtable_size.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+        "--cap-scale".into(),
+        args.cap_scale.to_string(),
+        "--budget-secs".into(),
+        args.budget_secs.to_string(),
+    ];
+    if let Some(w) = &args.workloads {
+        v.push("--workloads".into());
+        v.push(w.clone());
+    }
+    if args.quiet {
+        v.push("--quiet".into());
+    }
+    v
+}
+
+fn open_json(path: Option<&Path>) -> Result<Option<std::fs::File>> {
+    path.map(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("open {}", p.display()))
+    })
+    .transpose()
+}
+
+fn summary(row: &Row) -> String {
+    format!(
+        "{} {} ({}): {} ops/s{}",
+        row.engine,
+        row.workload,
+        row.durability,
+        row.ops_per_sec.map_or("-".into(), |x| format!("{x:.0}")),
+        if row.status == "ok" { String::new() } else { format!(" [{}]", row.status) }
+    )
+}
+
+fn run_all(args: &RunArgs) -> Result<()> {
+    // Checked here, before any engine starts, and parsed again by each child.
+    workload_list(args)?;
+    let engines = engine_list(args)?;
+    if args.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
     let tmp;
-    let dir = match &args.dir {
+    let base = match &args.dir {
         Some(d) => d.clone(),
         None => {
             tmp = tempfile::tempdir().context("create a temporary directory")?;
-            tmp.path().join("db")
+            tmp.path().to_path_buf()
         }
     };
-    let options = Options::default()
-        .cache_size(args.cache_bytes)
-        .memtable_size(args.memtable_bytes)
-        .max_immutable_memtables(args.max_immutable);
-    let db = Db::open(&dir, options).with_context(|| format!("open {}", dir.display()))?;
-    let mut settled_bytes = None;
-    let mut compacted_bytes = None;
-    println!(
-        "| workload | durability | threads | ops | seconds | ops/s | p50 us | p99 us | fsyncs/write |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    let mut json = match &args.json {
-        Some(p) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("open {}", p.display()))?,
-        ),
-        None => None,
-    };
-    for workload in args.workloads.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let o = run(&db, &args, workload)?;
-        match o.workload.as_str() {
-            "settle" => settled_bytes = Some(dir_bytes(&dir)?),
-            "compact" => compacted_bytes = Some(dir_bytes(&dir)?),
-            _ => {}
-        }
-        let secs = o.elapsed.as_secs_f64();
-        let rate = o.ops as f64 / secs.max(1e-9);
-        let p50 = o.latency.value_at_quantile(0.5) as f64 / 1000.0;
-        let p99 = o.latency.value_at_quantile(0.99) as f64 / 1000.0;
-        let writes =
-            matches!(o.workload.as_str(), "fillrandom" | "fillseq" | "fillsync" | "overwrite");
-        let per_write = if writes {
-            format!("{:.3}", o.fsyncs as f64 / o.ops.max(1) as f64)
-        } else {
-            "-".into()
-        };
-        println!(
-            "| {} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {} |",
-            o.workload, o.durability, o.threads, o.ops, secs, rate, p50, p99, per_write
-        );
-        if o.workload.starts_with("read") && o.workload != "readmissing" && o.found < o.ops {
-            bail!(
-                "{}: only {} of {} reads returned the right value in order",
-                o.workload,
-                o.found,
-                o.ops
-            );
-        }
+    std::fs::create_dir_all(&base).with_context(|| format!("create {}", base.display()))?;
+    let mut json = open_json(args.json.as_deref())?;
+    let mut rows: Vec<Row> = machine::probe(&base)?;
+    for r in &rows {
+        eprintln!("{}", summary(r));
         if let Some(f) = json.as_mut() {
-            writeln!(
-                f,
-                "{{\"engine\":\"lode\",\"workload\":\"{}\",\"durability\":\"{}\",\"threads\":{},\"num\":{},\"ops_per_sec\":{:.1},\"p50_us\":{:.2},\"p99_us\":{:.2},\"fsyncs_per_write\":{}}}",
-                o.workload,
-                o.durability,
-                o.threads,
-                o.ops,
-                rate,
-                p50,
-                p99,
-                if writes { per_write.clone() } else { "null".into() }
-            )?;
+            writeln!(f, "{}", r.to_json())?;
         }
     }
-    let s = db.stats();
-    println!();
-    println!(
-        "write amplification {:.2} (WAL {} + flush {} + compaction {} bytes for {} user bytes)",
-        s.write_amplification(),
-        s.wal_bytes_written,
-        s.flush_bytes_written,
-        s.compaction_bytes_written,
-        s.user_bytes_written
+    let exe = std::env::current_exe().context("find this program")?;
+    let mut failures = Vec::new();
+    for round in 1..=args.rounds {
+        let mut order = engines.clone();
+        if !args.no_shuffle {
+            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(args.seed ^ u64::from(round)));
+        }
+        eprintln!("round {round}: {}", order.join(", "));
+        for engine in &order {
+            if args.drop_caches {
+                drop_caches();
+            }
+            let engine_dir = base.join(format!("{engine}-{round}"));
+            let mut child = Command::new(&exe)
+                .args(["engine-run", "--engine", engine, "--round", &round.to_string()])
+                .arg("--engine-dir")
+                .arg(&engine_dir)
+                .args(forwarded(args))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("start the {engine} run"))?;
+            let stdout = child.stdout.take().expect("piped");
+            for line in BufReader::new(stdout).lines() {
+                let line = line?;
+                // An engine that prints to stdout must not cost the run its results.
+                let Ok(row) = serde_json::from_str::<Row>(&line) else {
+                    eprintln!("{engine} printed: {line}");
+                    continue;
+                };
+                eprintln!("{}", summary(&row));
+                if let Some(f) = json.as_mut() {
+                    writeln!(f, "{}", row.to_json())?;
+                }
+                rows.push(row);
+            }
+            let status = child.wait()?;
+            let _ = std::fs::remove_dir_all(&engine_dir);
+            if !status.success() {
+                failures.push(format!("{engine} (round {round})"));
+            }
+        }
+    }
+    print_tables(
+        &rows,
+        &workloads::WORKLOADS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "lode",
+        args.num,
     );
-    if let (Some(settled), Some(compacted)) = (settled_bytes, compacted_bytes) {
-        println!(
-            "space amplification {:.3} ({settled} bytes settled, {compacted} after a full compaction)",
-            settled as f64 / compacted.max(1) as f64
+    if let Some(path) = &args.chart {
+        let title = format!(
+            "lode-bench: {} keys, {} B values, ops/s per workload (this machine, one run)",
+            args.num, args.value_size
+        );
+        write_chart(
+            &rows,
+            &workloads::WORKLOADS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &title,
+            path,
+        )?;
+    }
+    if !failures.is_empty() {
+        bail!(
+            "failed (see the errors above; their rows up to the failure are in the tables): {}",
+            failures.join(", ")
         );
     }
-    println!(
-        "levels (files) {:?}; stalls {} us ({} slowdowns, {} stops); block cache hit rate {:.3}",
-        s.level_files,
-        s.stall_micros,
-        s.write_slowdowns,
-        s.write_stops,
-        s.block_cache_hit_rate()
-    );
-    println!(
-        "memory: block cache {} (of which index+filter charged), memtables {}; peak RSS {}",
-        s.memory.block_cache_bytes,
-        s.memory.memtable_bytes,
-        peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{} MiB", b >> 20))
-    );
     Ok(())
 }
 
-/// Bytes of the files in `dir`.
-fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        total += entry?.metadata()?.len();
+fn drop_caches() {
+    // Best effort: the page cache is shared, so this needs root and slows every neighbour.
+    if std::fs::write("/proc/sys/vm/drop_caches", "3").is_err() {
+        eprintln!("note: could not drop the page cache (needs root); going on without");
     }
-    Ok(total)
 }
 
-/// The process's peak resident set size (VmHWM), on Linux.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+fn print_tables(rows: &[Row], order: &[String], baseline: &str, num: u64) {
+    let order: Vec<&str> = order.iter().map(String::as_str).collect();
+    let machine: Vec<&Row> = rows.iter().filter(|r| r.engine == "machine").collect();
+    let results: Vec<Row> = rows.iter().filter(|r| r.engine != "machine").cloned().collect();
+    println!("## lode-bench results ({num} keys)");
+    for m in machine {
+        println!(
+            "machine: {} {:.0}/s (p50 {} us, p99 {} us)",
+            m.workload,
+            m.ops_per_sec.unwrap_or(0.0),
+            m.p50_us.map_or("-".into(), |x| format!("{x:.0}")),
+            m.p99_us.map_or("-".into(), |x| format!("{x:.0}")),
+        );
+    }
+    print!("{}", report::markdown(&results, &order, baseline));
+}
+
+fn write_chart(rows: &[Row], order: &[String], title: &str, path: &Path) -> Result<()> {
+    let order: Vec<&str> = order.iter().map(String::as_str).collect();
+    let results: Vec<Row> = rows.iter().filter(|r| r.engine != "machine").cloned().collect();
+    std::fs::write(path, chart::svg(&results, &order, title))
+        .with_context(|| format!("write {}", path.display()))?;
+    eprintln!("chart: {}", path.display());
+    Ok(())
+}
+
+fn engine_run(a: &EngineRunArgs) -> Result<()> {
+    let plan = Plan {
+        engine: a.engine.clone(),
+        workloads: workload_list(&a.run)?,
+        num: a.run.num,
+        value_bytes: a.run.value_size,
+        seed: a.run.seed,
+        options: EngineOptions {
+            cache_bytes: a.run.cache_size,
+            memtable_bytes: a.run.memtable_size,
+            kv_separation: false,
+        },
+        cap_scale: a.run.cap_scale,
+        budget: Duration::from_secs(a.run.budget_secs),
+        dir: a.engine_dir.clone(),
+        round: a.round,
+        progress: !a.run.quiet,
+        exe: std::env::current_exe().ok(),
+    };
+    std::fs::create_dir_all(&plan.dir)?;
+    let mut out = std::io::stdout();
+    let result = runner::run_engine(&plan, &mut |row| {
+        let _ = writeln!(out, "{}", row.to_json());
+        let _ = out.flush();
+    });
+    let _ = std::fs::remove_dir_all(&plan.dir);
+    result
+}
+
+fn server_run(a: &ServerArgs) -> Result<()> {
+    let lode = match &a.lode {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("lode"),
+    };
+    if !lode.exists() {
+        bail!(
+            "{} does not exist: build it with `cargo build --release -p lode-cli`, or pass --lode",
+            lode.display()
+        );
+    }
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().context("create a temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let plan = ServerPlan {
+        lode,
+        fsync: a.appendfsync.clone(),
+        tests: a.tests.clone(),
+        pipelines: vec![(1, a.requests_p1), (16, a.requests_p16)],
+        clients: a.clients,
+        value_bytes: a.value_size,
+        keyspace: a.keyspace,
+        cap: Duration::from_secs(a.cap_secs),
+        rounds: a.rounds.max(1),
+        dir,
+    };
+    let mut json = open_json(a.json.as_deref())?;
+    let mut rows = Vec::new();
+    server::run(&plan, &mut |row| {
+        eprintln!("{}", summary(&row));
+        if let Some(f) = json.as_mut() {
+            let _ = writeln!(f, "{}", row.to_json());
+        }
+        rows.push(row);
+    })?;
+    let order = server::workload_order(&plan);
+    println!(
+        "## lode serve vs redis-server ({} clients, {} B values, -r {})",
+        a.clients, a.value_size, a.keyspace
+    );
+    print!(
+        "{}",
+        report::markdown(&rows, &order.iter().map(String::as_str).collect::<Vec<_>>(), "redis")
+    );
+    if let Some(path) = &a.chart {
+        let title = format!(
+            "lode serve vs redis-server: requests/s, {} clients, {} B values (this machine, one run)",
+            a.clients, a.value_size
+        );
+        write_chart(&rows, &order, &title, path)?;
+    }
+    Ok(())
+}
+
+fn report_run(a: &ReportArgs) -> Result<()> {
+    let text =
+        std::fs::read_to_string(&a.input).with_context(|| format!("read {}", a.input.display()))?;
+    let rows =
+        report::parse_rows(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
+    let server = rows.iter().any(|r| r.engine == "redis");
+    let baseline =
+        a.baseline.clone().unwrap_or_else(|| if server { "redis" } else { "lode" }.into());
+    let mut order: Vec<String> = workloads::WORKLOADS.iter().map(|s| s.to_string()).collect();
+    for p in [1, 16] {
+        for t in ["set", "get", "incr", "mset"] {
+            order.push(server::workload_name(t, p));
+        }
+    }
+    let num = rows.iter().find(|r| r.engine != "machine").map_or(0, |r| r.num);
+    print_tables(&rows, &order, &baseline, num);
+    if let Some(path) = &a.chart {
+        write_chart(&rows, &order, &a.title, path)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
-    fn permutation_is_a_bijection_on_0_to_n() {
-        for n in [1u64, 2, 3, 1000, 1 << 12, 5000] {
-            let p = Permutation::new(n, 42);
-            let mut seen = vec![false; n as usize];
-            for i in 0..n {
-                let x = p.at(i);
-                assert!(x < n && !seen[x as usize], "n {n}: {x} repeated or out of range");
-                seen[x as usize] = true;
-            }
-        }
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_read_like_redis() {
+        assert_eq!(parse_size("256mb"), Ok(256 << 20));
+        assert_eq!(parse_size("64k"), Ok(64_000));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("12q").expect_err("bad unit").contains("unknown unit"));
+        assert!(parse_size("99999999999gb").expect_err("overflow").contains("too large"));
+    }
+
+    #[test]
+    fn value_sizes_are_checked_at_both_limits() {
+        assert_eq!(parse_value_bytes("8"), Ok(VALUE_BYTES_MIN));
+        assert!(parse_value_bytes("7").is_err());
+        assert_eq!(parse_value_bytes("1mb"), Ok(VALUE_BYTES_MAX));
+        assert!(parse_value_bytes(&(VALUE_BYTES_MAX + 1).to_string()).is_err());
+    }
+
+    #[test]
+    fn cap_scale_must_be_positive_and_bounded() {
+        assert_eq!(parse_scale("0.5"), Ok(0.5));
+        assert_eq!(parse_scale("100"), Ok(100.0));
+        assert!(parse_scale("0").is_err());
+        assert!(parse_scale("100.5").is_err());
+        assert!(parse_scale("fast").is_err());
+    }
+
+    #[test]
+    fn a_child_gets_every_flag_that_shapes_the_run() {
+        let cli = Cli::parse_from([
+            "lode-bench",
+            "--num",
+            "500",
+            "--workloads",
+            "fillseq",
+            "--value-size",
+            "1kb",
+            "--cache-size",
+            "8mb",
+            "--cap-scale",
+            "0.5",
+            "--quiet",
+        ]);
+        let child = Cli::parse_from(
+            ["lode-bench", "engine-run", "--engine", "lode", "--round", "1", "--engine-dir", "d"]
+                .into_iter()
+                .map(String::from)
+                .chain(forwarded(&cli.run)),
+        );
+        let Some(Cmd::EngineRun(a)) = child.command else { panic!("not an engine run") };
+        assert_eq!(a.run.num, 500);
+        assert_eq!(a.run.value_size, 1024);
+        assert_eq!(a.run.cache_size, 8 << 20);
+        assert_eq!(a.run.cap_scale, 0.5);
+        assert_eq!(a.run.workloads.as_deref(), Some("fillseq"));
+        assert!(a.run.quiet);
     }
 }

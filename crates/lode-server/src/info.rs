@@ -253,7 +253,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "maxclients", &shared.live.maxclients());
             kv(out, "client_recent_max_input_buffer", &0);
             kv(out, "client_recent_max_output_buffer", &0);
-            kv(out, "blocked_clients", &0);
+            kv(out, "blocked_clients", &shared.ks.blocked.count());
             kv(out, "tracking_clients", &0);
             kv(out, "clients_in_timeout_table", &0);
             return;

@@ -5,7 +5,7 @@
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
 //! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`metrics`] and [`metrics_http`]
-//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
+//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], `blocked` (clients in BLPOP and the like), [`config`], [`limits`],
 //! [`client_limits`] (what closes an abusive client), and
 //! [`errors`] (every Redis error text, in one place).
 //!
@@ -20,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod blocked;
 mod client_limits;
 mod clients;
 mod command;

@@ -22,12 +22,17 @@ macro_rules! spec {
 }
 
 pub(crate) mod connection;
+pub(crate) mod elements;
 pub(crate) mod geo;
 pub(crate) mod hashes;
 pub(crate) mod keys;
+pub(crate) mod krange;
+pub(crate) mod lists;
 pub(crate) mod server;
+pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod transactions;
+pub(crate) mod zsets;
 
 use crate::command::Ctx;
 use crate::errors::{self, CommandError};

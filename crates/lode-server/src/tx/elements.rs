@@ -76,6 +76,23 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Drops this `Tx`'s pending element writes under `prefix` (a command that wrote a new,
+    /// unnamed version and then failed takes its writes back).
+    pub(crate) fn discard_elements(&mut self, prefix: &[u8]) {
+        let doomed: Vec<Vec<u8>> = self
+            .elements
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            if let Some(v) = self.elements.remove(&k) {
+                let bytes = k.len() + v.map_or(0, |v| v.len()) + PENDING_OVERHEAD_BYTES;
+                self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
+            }
+        }
+    }
+
     /// Calls `visit` with each element in `(lo, hi)`, this `Tx`'s pending writes merged in,
     /// in key order (descending with `rev`), until it breaks. Returns whether the scan reached
     /// the end of the range. Nothing but the engine's iterator and the pending writes in the
