@@ -4,11 +4,12 @@
 //! A geo key is a sorted set (TYPE zset) whose scores are 52-bit geohashes (geo/geohash.rs),
 //! stored in the sorted-set encoding of docs/format/keys.md: per member, its element record
 //! (`element_key` -> the 8 score bytes) and its score-index record (`score_index_key` ->
-//! empty), written and deleted together. So ZRANGE, ZSCORE and ZREM work on a geo key, and a
-//! search is at most 9 range scans of the score index, one per cell of the 3x3 block that
-//! covers the area (geohash.rs), each starting at the cell's first score: the points read are
-//! those of the block, never the whole key, so a search costs the same on a key far larger
-//! than memory.
+//! empty), written and deleted together, read and written through the sorted-set module's
+//! own `ZSet` (zsets/store.rs). So ZRANGE, ZSCORE and ZREM work on a geo key, and a search
+//! is at most 9 range scans of the score index, one per cell of the 3x3 block that covers the
+//! area (geohash.rs), each starting at the cell's first score: the points read are those of
+//! the block, never the whole key, so a search costs the same on a key far larger than
+//! memory.
 //!
 //! Replies follow Redis 7.0 to the byte: coordinates printed as `%.17Lf` with trailing zeros
 //! cut (`Reply::DoubleText`: a RESP3 double), distances as `%.4f` (a bulk string in both
@@ -18,20 +19,23 @@
 //! Memory: a search holds its matches (member, score, position, distance) until it replies,
 //! as Redis does; at most [`GEO_MATCHES_BYTES_MAX`] of them, and no more than the client's
 //! output limit allows when they all go into the reply. With COUNT n ANY the scan stops at n.
+//! The STORE forms write through the sorted sets' `store_result`, so their bound on one
+//! command's writes (128 MiB of records) holds here too.
 
 mod geohash;
 mod order;
 
+use super::zsets::{score::ScoreRange, score::parse_score, store::ZSet, store_result};
 use super::{get_collection, save_collection};
 use crate::command::{CommandSpec, Ctx, flags::*};
 use crate::errors::{self, CommandError, CommandResult};
-use crate::keyspace::{self, Kind, Meta};
+use crate::keyspace::{self, Kind};
 use bytes::Bytes;
 use geohash::{Shape, ShapeKind};
 use lode_resp::Reply;
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::ops::{Bound, ControlFlow};
+use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 const W: u32 = WRITE | ENGINE;
 const R: u32 = READONLY | ENGINE;
@@ -161,159 +165,10 @@ fn is_word(arg: &[u8], word: &str) -> bool {
     arg[..end].eq_ignore_ascii_case(word.as_bytes())
 }
 
-/// Redis's `getDoubleFromObject` (`string2d`): the whole argument must be a number `strtod`
-/// reads (decimal or hexadecimal, "inf" and "infinity" included), with no leading space, not
-/// NaN, and neither overflowing nor underflowing to zero. Mirrors zsets.rs's score parser;
-/// the lead switches this to it once both have landed.
-fn parse_double(arg: &[u8]) -> Option<f64> {
-    let (neg, body) = match arg.first()? {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    let value = if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
-        return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
-    } else if body.len() > 2 && body[0] == b'0' && (body[1] | 0x20) == b'x' {
-        parse_hex(&body[2..])?
-    } else {
-        parse_decimal(body)?
-    };
-    Some(if neg { -value } else { value })
-}
-
-/// An unsigned decimal: digits with at most one '.', at least one digit, then an optional
-/// exponent. `None` when malformed or out of range (a nonzero value rounding to 0 or to inf).
-fn parse_decimal(text: &[u8]) -> Option<f64> {
-    let mantissa_end = text.iter().position(|&b| b == b'e' || b == b'E').unwrap_or(text.len());
-    let (mantissa, exponent) = text.split_at(mantissa_end);
-    let mut digits = 0;
-    let mut nonzero = false;
-    let mut dots = 0;
-    for &b in mantissa {
-        match b {
-            b'0'..=b'9' => {
-                digits += 1;
-                nonzero |= b != b'0';
-            }
-            b'.' => dots += 1,
-            _ => return None,
-        }
-    }
-    if digits == 0 || dots > 1 {
-        return None;
-    }
-    if let Some((_, exp)) = exponent.split_first() {
-        let exp = exp.strip_prefix(b"+").or_else(|| exp.strip_prefix(b"-")).unwrap_or(exp);
-        if exp.is_empty() || !exp.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-    }
-    // The grammar is checked: Rust's parser reads the same numbers, correctly rounded, as
-    // glibc's strtod does.
-    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
-    if value.is_infinite() || (value == 0.0 && nonzero) {
-        return None;
-    }
-    Some(value)
-}
-
-/// An unsigned hexadecimal float after its "0x": hex digits with at most one '.', at least one
-/// digit, an optional binary exponent "p[+-]digits"; rounded to nearest, ties to even.
-fn parse_hex(text: &[u8]) -> Option<f64> {
-    let mantissa_end = text.iter().position(|&b| b == b'p' || b == b'P').unwrap_or(text.len());
-    let (mantissa, exponent) = text.split_at(mantissa_end);
-    // The first 120 significant bits exactly, whether any nonzero bit follows, and the binary
-    // exponent of the lowest bit kept.
-    let (mut bits, mut sticky, mut exp2) = (0u128, false, 0i64);
-    let (mut digits, mut dots, mut after_dot) = (0, 0, false);
-    for &b in mantissa {
-        let d = match b {
-            b'.' => {
-                dots += 1;
-                after_dot = true;
-                continue;
-            }
-            _ => (b as char).to_digit(16)?,
-        };
-        digits += 1;
-        if bits >> 116 == 0 {
-            bits = bits << 4 | u128::from(d);
-            if after_dot {
-                exp2 -= 4;
-            }
-        } else {
-            sticky |= d != 0;
-            if !after_dot {
-                exp2 += 4;
-            }
-        }
-    }
-    if digits == 0 || dots > 1 {
-        return None;
-    }
-    if let Some((_, exp)) = exponent.split_first() {
-        let (neg, digits) = match exp.first() {
-            Some(b'-') => (true, &exp[1..]),
-            Some(b'+') => (false, &exp[1..]),
-            _ => (false, exp),
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        // Past ±100,000 every value is out of range anyway; saturate instead of overflowing.
-        let e = digits.iter().fold(0i64, |e, &d| (e * 10 + i64::from(d - b'0')).min(100_000));
-        exp2 += if neg { -e } else { e };
-    }
-    if bits == 0 {
-        return Some(0.0);
-    }
-    round_binary(bits, sticky, exp2)
-}
-
-/// `bits * 2^exp2` (plus a nonzero tail below the last bit if `sticky`) rounded to a double,
-/// nearest with ties to even, subnormals included; `None` on overflow or underflow to zero.
-fn round_binary(bits: u128, sticky: bool, exp2: i64) -> Option<f64> {
-    let len = i64::from(128 - bits.leading_zeros());
-    let top = exp2 + len - 1;
-    if top > 1023 {
-        return None;
-    }
-    // Significant bits the result keeps: 53, fewer for a subnormal.
-    let precision = if top >= -1022 { 53 } else { 53 - (-1022 - top) };
-    if precision <= 0 {
-        // Below half the smallest subnormal, or exactly half of it: rounds to zero.
-        let above_half = top == -1075 && (bits.count_ones() > 1 || sticky);
-        return above_half.then(|| f64::from_bits(1));
-    }
-    let drop = len - precision;
-    let (mut mant, mut exp) = if drop > 0 {
-        let drop = drop as u32;
-        let kept = bits >> drop;
-        let rest = bits & ((1u128 << drop) - 1);
-        let half = 1u128 << (drop - 1);
-        let up = rest > half || (rest == half && (sticky || kept & 1 == 1));
-        (kept + u128::from(up), exp2 + i64::from(drop))
-    } else {
-        (bits, exp2)
-    };
-    if mant >> 53 != 0 {
-        mant >>= 1;
-        exp += 1;
-    }
-    // mant <= 2^53 and -1074 <= exp <= 972 here, and mant * 2^exp is a double unless it
-    // overflows: build 2^exp, then one exact multiplication (inf on overflow).
-    let pow2 = if exp >= -1022 {
-        f64::from_bits(((exp + 1023) as u64) << 52)
-    } else {
-        f64::from_bits(1u64 << (exp + 1074))
-    };
-    let value = mant as f64 * pow2;
-    (value != 0.0 && value.is_finite()).then_some(value)
-}
-
-/// A float argument; `msg` is the error when it is not one.
+/// A float argument (Redis's `getDoubleFromObject`, as ZADD reads a score); `msg` is the
+/// error when it is not one.
 fn double_arg(arg: &[u8], msg: &'static str) -> Result<f64, CommandError> {
-    parse_double(arg).ok_or_else(|| msg.into())
+    parse_score(arg).ok_or_else(|| msg.into())
 }
 
 /// Redis's `extractLongLatOrReply`.
@@ -358,84 +213,6 @@ fn box_args(width: &[u8], height: &[u8], unit: &[u8]) -> Result<(f64, f64, f64),
     Ok((w, h, unit_arg(unit)?))
 }
 
-// ---- The sorted-set records a geo key is made of ---------------------------------------------
-// These mirror zsets.rs (member score read, add-or-update, score-range scan); the lead switches
-// them to the sorted-set module's once both have landed.
-
-/// The score in a member's element record.
-fn decode_score_record(value: &[u8]) -> Result<f64, CommandError> {
-    let bytes: [u8; 8] = value
-        .try_into()
-        .map_err(|_| errors::corrupt_record("a sorted-set score record that is not 8 bytes"))?;
-    let score = f64::from_be_bytes(bytes);
-    if score.is_nan() {
-        return Err(errors::corrupt_record("a sorted-set score that is NaN"));
-    }
-    Ok(score)
-}
-
-/// The score of `member` in the sorted set `meta` at `key`, `None` if it is not a member.
-fn member_score(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    meta: &Meta,
-    member: &[u8],
-) -> Result<Option<f64>, CommandError> {
-    let ek = keyspace::element_key(ctx.tx.db, key, meta.version, member);
-    ctx.tx.element(&ek)?.map(|v| decode_score_record(&v)).transpose()
-}
-
-/// Sets `member`'s score to `score` (its old one is `old`): the element record and the
-/// score-index record change together. The caller counts the member in `meta.len`.
-fn put_member(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    meta: &Meta,
-    member: &[u8],
-    old: Option<f64>,
-    score: f64,
-) -> Result<(), CommandError> {
-    let db = ctx.tx.db;
-    if let Some(old) = old {
-        ctx.tx.delete_element(keyspace::score_index_key(db, key, meta.version, old, member))?;
-    }
-    let value = Bytes::copy_from_slice(&score.to_be_bytes());
-    ctx.tx.put_element(keyspace::element_key(db, key, meta.version, member), value)?;
-    ctx.tx
-        .put_element(keyspace::score_index_key(db, key, meta.version, score, member), Bytes::new())
-}
-
-/// Calls `visit(score, member)` for each member with `min <= score < max`, in score order
-/// (ties by member bytes, as Redis orders them): one range scan of the score index that starts
-/// at `min`. Returns whether the scan reached `max`.
-fn scan_scores(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    meta: &Meta,
-    min: f64,
-    max: f64,
-    mut visit: impl FnMut(f64, &[u8]) -> Result<ControlFlow<()>, CommandError>,
-) -> Result<bool, CommandError> {
-    if min >= max {
-        return Ok(true);
-    }
-    let prefix = keyspace::element_prefix(keyspace::NS_SCORE, ctx.tx.db, key, meta.version);
-    let at = |score: f64| {
-        let mut k = prefix.clone();
-        k.extend_from_slice(&keyspace::score_to_key(score).to_be_bytes());
-        k
-    };
-    let n = prefix.len();
-    ctx.tx.scan_elements(Bound::Included(at(min)), Bound::Excluded(at(max)), false, |k, _| {
-        let Some(score) = k.get(n..n + 8) else {
-            return Err(errors::corrupt_record("a short sorted-set score-index key"));
-        };
-        let score =
-            keyspace::key_to_score(u64::from_be_bytes(score.try_into().unwrap_or_default()));
-        visit(score, &k[n + 8..])
-    })
-}
-
 // ---- GEOADD, GEOPOS, GEODIST, GEOHASH ----------------------------------------------------------
 
 fn geoadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
@@ -464,31 +241,30 @@ fn geoadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     for (_, member) in &points {
         keyspace::check_element(key, member)?;
     }
-    let mut meta = match get_collection(ctx, key, Kind::ZSet)? {
+    let meta = match get_collection(ctx, key, Kind::ZSet)? {
         Some(meta) => meta,
         None if xx => return Ok(Reply::Integer(0)),
         None => ctx.tx.new_collection(Kind::ZSet)?,
     };
+    let mut z = ZSet::new(ctx.tx.db, key.clone(), meta);
     let (mut added, mut updated) = (0i64, 0i64);
     for (score, member) in points {
-        let old = if meta.len == 0 { None } else { member_score(ctx, key, &meta, member)? };
-        match old {
+        match z.score(ctx.tx, member)? {
             Some(_) if nx => {}
             Some(old) if old == score => {}
             Some(old) => {
-                put_member(ctx, key, &meta, member, Some(old), score)?;
+                z.set(ctx.tx, member, Some(old), score)?;
                 updated += 1;
             }
             None if xx => {}
             None => {
-                put_member(ctx, key, &meta, member, None, score)?;
-                meta.len += 1;
+                z.set(ctx.tx, member, None, score)?;
                 added += 1;
             }
         }
     }
     if added + updated > 0 {
-        save_collection(ctx, key, meta)?;
+        save_collection(ctx, key, z.meta)?;
     }
     Ok(Reply::Integer(if ch { added + updated } else { added }))
 }
@@ -523,14 +299,20 @@ fn position_reply(score: f64) -> Reply {
     Reply::Array(vec![human_double(lon), human_double(lat)])
 }
 
-fn geopos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
-    let key = &args[1];
+/// The geo key (a sorted set) at `key` for a read, the keyspace hit or miss counted.
+fn read_geo(ctx: &mut Ctx<'_, '_>, key: &Bytes) -> Result<Option<ZSet>, CommandError> {
     let meta = get_collection(ctx, key, Kind::ZSet)?;
     ctx.hit(meta.is_some());
+    Ok(meta.map(|meta| ZSet::new(ctx.tx.db, key.clone(), meta)))
+}
+
+fn geopos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
+    let key = &args[1];
+    let z = read_geo(ctx, key)?;
     let mut out = Vec::with_capacity(args.len() - 2);
     for member in &args[2..] {
-        let score = match &meta {
-            Some(meta) => member_score(ctx, key, meta, member)?,
+        let score = match &z {
+            Some(z) => z.score(ctx.tx, member)?,
             None => None,
         };
         out.push(score.map_or(Reply::NullArray, position_reply));
@@ -544,26 +326,20 @@ fn geodist(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         5 => unit_arg(&args[4])?,
         _ => return Err(errors::SYNTAX.into()),
     };
-    let key = &args[1];
-    let Some(meta) = get_collection(ctx, key, Kind::ZSet)? else {
-        ctx.hit(false);
-        return Ok(Reply::Null);
-    };
-    ctx.hit(true);
-    let Some(a) = member_score(ctx, key, &meta, &args[2])? else { return Ok(Reply::Null) };
-    let Some(b) = member_score(ctx, key, &meta, &args[3])? else { return Ok(Reply::Null) };
+    let Some(z) = read_geo(ctx, &args[1])? else { return Ok(Reply::Null) };
+    let Some(a) = z.score(ctx.tx, &args[2])? else { return Ok(Reply::Null) };
+    let Some(b) = z.score(ctx.tx, &args[3])? else { return Ok(Reply::Null) };
     let ((lon1, lat1), (lon2, lat2)) = (geohash::decode_score(a), geohash::decode_score(b));
     Ok(distance_reply(geohash::distance(lon1, lat1, lon2, lat2) / unit_m))
 }
 
 fn geohash_command(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let key = &args[1];
-    let meta = get_collection(ctx, key, Kind::ZSet)?;
-    ctx.hit(meta.is_some());
+    let z = read_geo(ctx, key)?;
     let mut out = Vec::with_capacity(args.len() - 2);
     for member in &args[2..] {
-        let score = match &meta {
-            Some(meta) => member_score(ctx, key, meta, member)?,
+        let score = match &z {
+            Some(z) => z.score(ctx.tx, member)?,
             None => None,
         };
         out.push(score.map_or(Reply::Null, |s| Reply::bulk(geohash::standard_geohash(s))));
@@ -650,11 +426,10 @@ fn georadiusbymember_ro(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult 
 /// The position of `member` as a search centre.
 fn member_centre(
     ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    meta: &Meta,
+    z: &ZSet,
     member: &[u8],
 ) -> Result<(f64, f64), CommandError> {
-    let score = member_score(ctx, key, meta, member)?.ok_or(errors::GEO_MEMBER_MISSING)?;
+    let score = z.score(ctx.tx, member)?.ok_or(errors::GEO_MEMBER_MISSING)?;
     Ok(geohash::decode_score(score))
 }
 
@@ -664,8 +439,7 @@ fn parse_query(
     ctx: &mut Ctx<'_, '_>,
     args: &[Bytes],
     form: Form,
-    src: &Bytes,
-    meta: Option<&Meta>,
+    src: Option<&ZSet>,
 ) -> Result<Query, CommandError> {
     let mut q = Query {
         centre: None,
@@ -689,8 +463,8 @@ fn parse_query(
         }
         Form::RadiusByMember { .. } => {
             // Without the key Redis reads neither the member nor the radius.
-            if let Some(meta) = meta {
-                q.centre = Some(member_centre(ctx, src, meta, &args[2])?);
+            if let Some(z) = src {
+                q.centre = Some(member_centre(ctx, z, &args[2])?);
                 let (r, unit_m) = radius_args(&args[3], &args[4])?;
                 (q.kind, q.unit_m) = (Some(ShapeKind::Radius(r)), unit_m);
             }
@@ -735,8 +509,8 @@ fn parse_query(
         } else if is_word(arg, "storedist") && form == Form::SearchStore {
             q.store_dist = true;
         } else if is_word(arg, "frommember") && more >= 1 && form.is_search() && !from_lonlat {
-            if let Some(meta) = meta {
-                q.centre = Some(member_centre(ctx, src, meta, &args[i + 1])?);
+            if let Some(z) = src {
+                q.centre = Some(member_centre(ctx, z, &args[i + 1])?);
             }
             from_member = true;
             i += 1;
@@ -808,17 +582,11 @@ impl Matches {
 
 fn search(ctx: &mut Ctx<'_, '_>, args: &[Bytes], form: Form) -> CommandResult {
     let src = &args[if form == Form::SearchStore { 2 } else { 1 }];
-    let meta = get_collection(ctx, src, Kind::ZSet)?;
-    ctx.hit(meta.is_some());
-    let mut q = parse_query(ctx, args, form, src, meta.as_ref())?;
-    let Some(meta) = meta else {
-        return match &q.store {
-            Some(dst) => {
-                if ctx.tx.get(dst, ctx.now_ms)?.is_some() {
-                    ctx.tx.delete(dst)?;
-                }
-                Ok(Reply::Integer(0))
-            }
+    let z = read_geo(ctx, src)?;
+    let mut q = parse_query(ctx, args, form, z.as_ref())?;
+    let Some(z) = z else {
+        return match q.store.take() {
+            Some(dst) => store(ctx, &dst, &[], &q),
             None => Ok(Reply::Array(Vec::new())),
         };
     };
@@ -829,7 +597,7 @@ fn search(ctx: &mut Ctx<'_, '_>, args: &[Bytes], form: Form) -> CommandResult {
         return Err("ERR internal error: search without a centre or a shape".into());
     };
     let shape = Shape { lon, lat, unit_m: q.unit_m, kind };
-    let matches = collect(ctx, src, &meta, &shape, &q)?;
+    let matches = collect(ctx, &z, &shape, &q)?;
     let returned = if q.count == 0 {
         matches.len()
     } else {
@@ -850,8 +618,7 @@ fn search(ctx: &mut Ctx<'_, '_>, args: &[Bytes], form: Form) -> CommandResult {
 /// at COUNT matches with ANY.
 fn collect(
     ctx: &mut Ctx<'_, '_>,
-    src: &[u8],
-    meta: &Meta,
+    z: &ZSet,
     shape: &Shape,
     q: &Query,
 ) -> Result<Vec<Match>, CommandError> {
@@ -877,7 +644,8 @@ fn collect(
             break;
         }
         let (min, max) = cell.score_range();
-        scan_scores(ctx, src, meta, min, max, |score, member| {
+        let range = ScoreRange { min, minex: false, max, maxex: true };
+        z.by_score(ctx.tx, &range, false, 0, -1, |score, member| {
             if let Some((dist, lon, lat)) = shape.contains(score) {
                 let member = Bytes::copy_from_slice(member);
                 let charge = member.len()
@@ -948,28 +716,15 @@ fn search_reply(matches: &[Match], q: &Query) -> Reply {
 /// replacing whatever was there, without expiry), scored by geohash or by distance in the
 /// unit; no match deletes `dst`. Replies with the number of matches stored.
 fn store(ctx: &mut Ctx<'_, '_>, dst: &Bytes, matches: &[Match], q: &Query) -> CommandResult {
-    if matches.is_empty() {
-        if ctx.tx.get(dst, ctx.now_ms)?.is_some() {
-            ctx.tx.delete(dst)?;
-        }
-        return Ok(Reply::Integer(0));
-    }
-    for m in matches {
-        keyspace::check_element(dst, &m.member)?;
-    }
-    // A member found in two cells (only when neighbours coincide) is stored once.
-    let mut scores: HashMap<&[u8], f64> = HashMap::new();
-    for m in matches {
-        scores.insert(&m.member, if q.store_dist { m.dist / q.unit_m } else { m.score });
-    }
-    let mut meta = ctx.tx.new_collection(Kind::ZSet)?;
-    for m in matches {
-        if let Some(score) = scores.remove(&m.member[..]) {
-            put_member(ctx, dst, &meta, &m.member, None, score)?;
-            meta.len += 1;
-        }
-    }
-    ctx.tx.put(dst, meta)?;
+    // A member found in two cells (only when neighbours coincide) is stored once; the reply
+    // counts it twice, as Redis's does.
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(matches.len());
+    let items: Vec<(Bytes, f64)> = matches
+        .iter()
+        .filter(|m| seen.insert(&m.member[..]))
+        .map(|m| (m.member.clone(), if q.store_dist { m.dist / q.unit_m } else { m.score }))
+        .collect();
+    store_result(ctx, dst, items)?;
     Ok(Reply::Integer(i64::try_from(matches.len()).unwrap_or(i64::MAX)))
 }
 
@@ -978,9 +733,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_double_follows_string2d() {
-        let ok = |s: &str, v: f64| assert_eq!(parse_double(s.as_bytes()), Some(v), "{s}");
-        let bad = |s: &str| assert_eq!(parse_double(s.as_bytes()), None, "{s}");
+    fn coordinates_parse_as_get_double_from_object() {
+        let ok = |s: &str, v: f64| assert_eq!(parse_score(s.as_bytes()), Some(v), "{s}");
+        let bad = |s: &str| assert_eq!(parse_score(s.as_bytes()), None, "{s}");
         ok("1", 1.0);
         ok("-1.5", -1.5);
         ok("+.5", 0.5);
@@ -1025,23 +780,23 @@ mod tests {
     }
 
     #[test]
-    fn parse_hex_rounds_to_nearest_even() {
+    fn hex_coordinates_round_to_nearest_even() {
         // 2^53 + 1 is halfway between two doubles: ties to the even one, 2^53.
-        assert_eq!(parse_double(b"0x20000000000001"), Some(9007199254740992.0));
-        assert_eq!(parse_double(b"0x20000000000003"), Some(9007199254740996.0));
+        assert_eq!(parse_score(b"0x20000000000001"), Some(9007199254740992.0));
+        assert_eq!(parse_score(b"0x20000000000003"), Some(9007199254740996.0));
         // A nonzero tail past the kept bits breaks the tie upwards.
         assert_eq!(
-            parse_double(b"0x20000000000001000000000000000000000001"),
-            parse_double(b"0x20000000000002000000000000000000000000")
+            parse_score(b"0x20000000000001000000000000000000000001"),
+            parse_score(b"0x20000000000002000000000000000000000000")
         );
         // The largest double, and one just past it.
-        assert_eq!(parse_double(b"0x1.fffffffffffffp1023"), Some(f64::MAX));
-        assert_eq!(parse_double(b"0x1.fffffffffffff8p1023"), None);
+        assert_eq!(parse_score(b"0x1.fffffffffffffp1023"), Some(f64::MAX));
+        assert_eq!(parse_score(b"0x1.fffffffffffff8p1023"), None);
         // Subnormals: the smallest, and half of it (a tie, to zero: rejected as underflow).
-        assert_eq!(parse_double(b"0x1p-1074"), Some(f64::from_bits(1)));
-        assert_eq!(parse_double(b"0x1p-1075"), None);
-        assert_eq!(parse_double(b"0x1.8p-1075"), Some(f64::from_bits(1)));
-        assert_eq!(parse_double(b"0x3p-1075"), Some(f64::from_bits(2)));
+        assert_eq!(parse_score(b"0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(parse_score(b"0x1p-1075"), None);
+        assert_eq!(parse_score(b"0x1.8p-1075"), Some(f64::from_bits(1)));
+        assert_eq!(parse_score(b"0x3p-1075"), Some(f64::from_bits(2)));
     }
 
     #[test]

@@ -938,3 +938,76 @@ fn a_search_reply_past_the_output_limit_closes_the_client() {
     store.extend(&search[1..]);
     assert_eq!(q::<i64>(&mut admin, &store), 3000);
 }
+
+/// A geo key is a sorted set to every other command: the sorted-set commands read and change
+/// its members (scores as redis-server printed them for these places), a member added by ZADD
+/// is a place to the geo commands (even a score that is no geohash, decoded as Redis decodes
+/// it), and the key commands move, copy, delete and expire it whole.
+#[test]
+fn a_geo_key_is_a_sorted_set_to_every_command() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    let palermo = ["13.36138933897018433".to_string(), "38.11555639549629859".into()];
+    let add = ["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669"];
+    let mut add = add.to_vec();
+    add.push("Catania");
+    assert_eq!(q::<i64>(&mut con, &add), 2);
+    assert_eq!(q::<String>(&mut con, &["TYPE", "g"]), "zset");
+    assert_eq!(q::<i64>(&mut con, &["ZCARD", "g"]), 2);
+    assert_eq!(
+        q::<Vec<String>>(&mut con, &["ZRANGE", "g", "0", "-1", "WITHSCORES"]),
+        ["Palermo", "3479099956230698", "Catania", "3479447370796909"]
+    );
+    assert_eq!(q::<String>(&mut con, &["ZSCORE", "g", "Catania"]), "3479447370796909");
+    assert_eq!(q::<i64>(&mut con, &["ZRANK", "g", "Catania"]), 1);
+    // ZADD with Palermo's score puts a second point at Palermo.
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "g", "3479099956230698", "Copy"]), 1);
+    assert_eq!(
+        q::<Vec<Option<Vec<String>>>>(&mut con, &["GEOPOS", "g", "Copy", "Palermo"]),
+        [Some(palermo.to_vec()), Some(palermo.to_vec())]
+    );
+    assert_eq!(q::<String>(&mut con, &["GEODIST", "g", "Copy", "Catania", "km"]), "166.2742");
+    // A score beyond any geohash: C's cast, then the cell's centre, as redis-server printed.
+    assert_eq!(q::<i64>(&mut con, &["ZADD", "g", "1e20", "far"]), 1);
+    assert_eq!(
+        q::<Vec<Option<Vec<String>>>>(&mut con, &["GEOPOS", "g", "far"]),
+        [Some(vec!["-179.99999731779098511".to_string(), "-85.05112751263942528".into()])]
+    );
+    assert_eq!(q::<i64>(&mut con, &["ZREM", "g", "Palermo", "far"]), 2);
+    assert_eq!(q::<Vec<Option<Vec<String>>>>(&mut con, &["GEOPOS", "g", "Palermo"]), [None]);
+    let search = ["GEOSEARCH", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "300", "km", "ASC"];
+    assert_eq!(q::<Vec<String>>(&mut con, &search), ["Catania", "Copy"]);
+    assert_eq!(q::<i64>(&mut con, &["ZCARD", "g"]), 2);
+    // ZRANGESTORE of a geo key is a geo key.
+    assert_eq!(q::<i64>(&mut con, &["ZRANGESTORE", "part", "g", "0", "0"]), 1);
+    assert_eq!(
+        q::<Vec<Option<String>>>(&mut con, &["GEOHASH", "part", "Copy", "Catania"]),
+        [Some("sqc8b49rny0".to_string()), None]
+    );
+
+    // RENAME moves the points; the old name is gone.
+    assert_eq!(q::<String>(&mut con, &["RENAME", "g", "h"]), "OK");
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", "g"]), 0);
+    let search_h: Vec<&str> = search.iter().map(|a| if *a == "g" { "h" } else { *a }).collect();
+    assert_eq!(q::<Vec<String>>(&mut con, &search_h), ["Catania", "Copy"]);
+    // COPY is independent of its source.
+    assert_eq!(q::<i64>(&mut con, &["COPY", "h", "c"]), 1);
+    assert_eq!(q::<i64>(&mut con, &["GEOADD", "c", "15", "37", "Sud"]), 1);
+    assert_eq!(q::<i64>(&mut con, &["ZCARD", "c"]), 3);
+    assert_eq!(q::<i64>(&mut con, &["ZCARD", "h"]), 2);
+    assert_eq!(q::<String>(&mut con, &["GEODIST", "c", "Copy", "Catania", "km"]), "166.2742");
+    // DEL: no points remain for the geo commands, and a new key of that name starts empty.
+    assert_eq!(q::<i64>(&mut con, &["DEL", "c"]), 1);
+    let search_c: Vec<&str> = search.iter().map(|a| if *a == "g" { "c" } else { *a }).collect();
+    assert_eq!(q::<Vec<String>>(&mut con, &search_c), Vec::<String>::new());
+    assert_eq!(q::<i64>(&mut con, &["GEOADD", "c", "15", "37", "Sud"]), 1);
+    assert_eq!(q::<Vec<String>>(&mut con, &search_c), ["Sud"]);
+    // EXPIRE: the key keeps answering until its time, then is gone whole.
+    assert_eq!(q::<i64>(&mut con, &["EXPIRE", "h", "1000"]), 1);
+    assert!((990..=1000).contains(&q::<i64>(&mut con, &["TTL", "h"])));
+    assert_eq!(q::<Vec<String>>(&mut con, &search_h), ["Catania", "Copy"]);
+    assert_eq!(q::<i64>(&mut con, &["PEXPIREAT", "h", "1"]), 1);
+    assert_eq!(q::<i64>(&mut con, &["EXISTS", "h"]), 0);
+    assert_eq!(q::<Vec<String>>(&mut con, &search_h), Vec::<String>::new());
+    assert_eq!(q::<Option<String>>(&mut con, &["GEODIST", "h", "Copy", "Catania"]), None);
+}
