@@ -460,7 +460,7 @@ def test_geo_same_replies_as_redis(reference, target, protocol, record_compared,
         in_batches(diff, mutations)
 
         total = sum(diff.counts.values())
-        record_compared(total)
+        record_compared(Counter(geo=total))
         per_command = ", ".join(f"{k} {v}" for k, v in sorted(diff.counts.items()))
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         line = (

