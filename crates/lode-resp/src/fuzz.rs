@@ -209,7 +209,9 @@ mod tests {
             ),
             Reply::Boolean(value) => Reply::Integer(i64::from(*value)),
             Reply::Double(value) => Reply::Bulk(Bytes::from(crate::number::format_g17(*value))),
-            Reply::BigNumber(text) | Reply::Verbatim { text, .. } => Reply::Bulk(text.clone()),
+            Reply::BigNumber(text) | Reply::DoubleText(text) | Reply::Verbatim { text, .. } => {
+                Reply::Bulk(text.clone())
+            }
             other => other.clone(),
         }
     }

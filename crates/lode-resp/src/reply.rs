@@ -11,6 +11,7 @@
 //! | Map         | `%n` k v ...             | `*2n` k v ...                          |
 //! | Set         | `~n`                     | `*n`                                   |
 //! | Double      | `,1.5` `,inf` `,nan`     | bulk `$3 1.5`                          |
+//! | DoubleText  | `,13.36138933897018433`  | bulk of the text                       |
 //! | Boolean     | `#t` / `#f`              | `:1` / `:0`                            |
 //! | BigNumber   | `(123...`                | bulk                                   |
 //! | Verbatim    | `=len txt:...`           | bulk of the text only                  |
@@ -58,6 +59,10 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// A floating-point number (ZSCORE), formatted as Redis's `d2string`.
     Double(f64),
+    /// A floating-point number the command has formatted itself, because Redis formats it
+    /// another way than `d2string` (GEOPOS's coordinates: `addReplyHumanLongDouble`). The text
+    /// must be a RESP3 double's: no `\r` or `\n`.
+    DoubleText(Bytes),
     /// A boolean.
     Boolean(bool),
     /// An integer too large for i64: decimal digits with an optional leading `-`.
@@ -131,6 +136,8 @@ impl Reply {
                     bulk(out, &text);
                 }
             }
+            Reply::DoubleText(text) if resp3 => line_sanitized(out, b',', text),
+            Reply::DoubleText(text) => bulk(out, text),
             Reply::Boolean(value) if resp3 => {
                 out.put_slice(if *value { b"#t\r\n" } else { b"#f\r\n" });
             }
@@ -241,6 +248,11 @@ mod tests {
         check(Reply::Double(f64::NEG_INFINITY), b"$4\r\n-inf\r\n", b",-inf\r\n");
         check(Reply::Double(f64::NAN), b"$3\r\nnan\r\n", b",nan\r\n");
         check(Reply::Double(1e20), b"$5\r\n1e+20\r\n", b",1e+20\r\n");
+        check(
+            Reply::DoubleText(Bytes::from_static(b"13.36138933897018433")),
+            b"$20\r\n13.36138933897018433\r\n",
+            b",13.36138933897018433\r\n",
+        );
     }
 
     #[test]

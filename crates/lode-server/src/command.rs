@@ -126,6 +126,7 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::krange::SPECS,
         commands::transactions::SPECS,
         commands::zsets::SPECS,
+        commands::geo::SPECS,
     ]
     .into_iter()
     .flatten()

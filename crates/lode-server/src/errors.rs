@@ -146,6 +146,52 @@ pub(crate) fn unknown_type_name(name: &[u8]) -> CommandError {
     format!("ERR unknown type name '{}'", lossy(name, 128)).into()
 }
 
+pub(crate) const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+pub(crate) const GEO_RADIUS_NOT_NUMBER: &str = "ERR need numeric radius";
+pub(crate) const GEO_WIDTH_NOT_NUMBER: &str = "ERR need numeric width";
+pub(crate) const GEO_HEIGHT_NOT_NUMBER: &str = "ERR need numeric height";
+pub(crate) const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+pub(crate) const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+pub(crate) const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+pub(crate) const GEO_MEMBER_MISSING: &str = "ERR could not decode requested zset member";
+pub(crate) const GEO_ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+
+/// `ERR invalid longitude,latitude pair 200.000000,10.000000` (C's `%f`).
+pub(crate) fn geo_invalid_pair(lon: f64, lat: f64) -> CommandError {
+    format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}").into()
+}
+
+/// A STORE form with WITHDIST, WITHHASH or WITHCOORD.
+pub(crate) fn geo_store_with_options(geosearchstore: bool) -> CommandError {
+    let what = if geosearchstore { "GEOSEARCHSTORE" } else { "STORE option in GEORADIUS" };
+    format!("ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options").into()
+}
+
+/// GEOSEARCH without FROMMEMBER or FROMLONLAT (`command` as the client typed it).
+pub(crate) fn geo_exactly_one_from(command: &[u8]) -> CommandError {
+    format!(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+        lossy(command, 128)
+    )
+    .into()
+}
+
+/// GEOSEARCH without BYRADIUS or BYBOX (`command` as the client typed it).
+pub(crate) fn geo_exactly_one_by(command: &[u8]) -> CommandError {
+    format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {}", lossy(command, 128))
+        .into()
+}
+
+/// A search whose matches would pass `GEO_MATCHES_BYTES_MAX` (a Lode limit).
+pub(crate) fn geo_too_many_matches(limit_bytes: usize) -> CommandError {
+    format!(
+        "ERR the search matched more than {} MiB of members (Lode's limit for one search); \
+         search a smaller area, or use COUNT n ANY",
+        limit_bytes >> 20
+    )
+    .into()
+}
+
 /// The text sent (then the connection closed) to a non-loopback client in protected mode.
 pub(crate) const DENIED_PROTECTED_MODE: &str = "DENIED Lode is running in protected mode because \
      protected mode is enabled and no password is set for the default user. In this mode \

@@ -23,6 +23,7 @@ macro_rules! spec {
 
 pub(crate) mod connection;
 pub(crate) mod elements;
+pub(crate) mod geo;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod krange;

@@ -9,9 +9,9 @@
 //! [`write_zset`], and charges the output limit as it builds a reply. Per-command costs in
 //! Lode next to Redis's are in docs/compatibility.md, "Sorted sets".
 
-mod score;
+pub(crate) mod score;
 mod setops;
-mod store;
+pub(crate) mod store;
 
 use super::{int_arg, is, save_collection};
 use crate::command::{CommandSpec, Ctx, flags::*};
@@ -788,7 +788,7 @@ fn zrevrangebylex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
 
 /// Writes `items` as the new sorted set at `dst` (a new version, no expiry), or deletes
 /// `dst` when there are none, as Redis's STORE forms do. Returns the new size.
-fn store_result(
+pub(crate) fn store_result(
     ctx: &mut Ctx<'_, '_>,
     dst: &Bytes,
     items: impl IntoIterator<Item = (Bytes, f64)>,

@@ -8,6 +8,7 @@ mod collections;
 mod connection;
 mod databases;
 mod durability;
+mod geo;
 mod hashes;
 mod keys;
 mod krange;
