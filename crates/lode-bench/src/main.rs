@@ -464,6 +464,8 @@ fn print_tables(rows: &[Row], order: &[String], baseline: &str, num: u64) {
             m.p99_us.map_or("-".into(), |x| format!("{x:.0}")),
         );
     }
+    print!("{}", report::matrix(&results, &order, "lode"));
+    println!("\n### Every row");
     print!("{}", report::markdown(&results, &order, baseline));
 }
 
@@ -550,10 +552,10 @@ fn server_run(a: &ServerArgs) -> Result<()> {
         "## lode serve vs redis-server ({} clients, {} B values, -r {})",
         a.clients, a.value_size, a.keyspace
     );
-    print!(
-        "{}",
-        report::markdown(&rows, &order.iter().map(String::as_str).collect::<Vec<_>>(), "redis")
-    );
+    let order_refs: Vec<&str> = order.iter().map(String::as_str).collect();
+    print!("{}", report::matrix(&rows, &order_refs, "lode"));
+    println!("\n### Every row");
+    print!("{}", report::markdown(&rows, &order_refs, "redis"));
     if let Some(path) = &a.chart {
         let title = format!(
             "lode serve vs redis-server: requests/s, {} clients, {} B values (this machine, one run)",
