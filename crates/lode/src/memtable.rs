@@ -15,6 +15,7 @@ use crate::iter::InternalIter;
 use bytes::Bytes;
 use crossbeam_skiplist::SkipMap;
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
@@ -128,18 +129,52 @@ impl Memtable {
     }
 }
 
-/// An owning cursor over a memtable. Each step re-seeks from the current key (O(log n)),
-/// which keeps the cursor free of borrows so it can live in a user's iterator.
+/// Entries a forward step reads ahead after a seek; doubled at each refill while a scan goes
+/// on, up to [`READ_AHEAD_MAX`].
+const READ_AHEAD_MIN: usize = 4;
+/// The most entries read ahead in one walk of the skiplist.
+const READ_AHEAD_MAX: usize = 64;
+
+/// An owning cursor over a memtable, free of borrows so it can live in a user's iterator.
+/// Moving forward, it walks the skiplist once per batch of entries and keeps the batch (key
+/// and value handles) in `ahead`, so a scan pays one O(log n) search per batch instead of per
+/// entry. Entries inserted after a batch was read are not in it; they carry seqnos above
+/// every reader's (the commit leader inserts before it publishes a seqno), so no reader would
+/// show them. Backward steps search from the current key each time.
 #[derive(Debug)]
 pub(crate) struct MemIter {
     mem: Arc<Memtable>,
     current: Option<(MemKey, Bytes)>,
+    /// The entries after `current`, in order (forward movement only).
+    ahead: VecDeque<(MemKey, Bytes)>,
+    /// Entries to read at the next refill.
+    ahead_batch: usize,
     ikey: Vec<u8>,
 }
 
 impl MemIter {
     pub(crate) fn new(mem: Arc<Memtable>) -> MemIter {
-        MemIter { mem, current: None, ikey: Vec::new() }
+        MemIter {
+            mem,
+            current: None,
+            ahead: VecDeque::new(),
+            ahead_batch: READ_AHEAD_MIN,
+            ikey: Vec::new(),
+        }
+    }
+
+    /// Positions at the first entry in `bound..` and reads the next `ahead_batch` after it.
+    fn forward(&mut self, bound: Bound<&MemKey>) {
+        self.ahead.clear();
+        let mut entries = self
+            .mem
+            .map
+            .range((bound, Bound::Unbounded))
+            .take(self.ahead_batch + 1)
+            .map(|e| (e.key().clone(), e.value().clone()));
+        let first = entries.next();
+        self.ahead.extend(entries);
+        self.set(first);
     }
 
     fn set(&mut self, entry: Option<(MemKey, Bytes)>) {
@@ -151,12 +186,8 @@ impl MemIter {
         self.current = entry;
     }
 
-    fn lower(&mut self, bound: Bound<&MemKey>) {
-        let e = self.mem.map.lower_bound(bound).map(|e| (e.key().clone(), e.value().clone()));
-        self.set(e);
-    }
-
     fn upper(&mut self, bound: Bound<&MemKey>) {
+        self.ahead.clear();
         let e = self.mem.map.upper_bound(bound).map(|e| (e.key().clone(), e.value().clone()));
         self.set(e);
     }
@@ -173,20 +204,25 @@ impl InternalIter for MemIter {
         self.current.as_ref().map(|(_, v)| v.clone()).unwrap_or_default()
     }
     fn seek(&mut self, target: &[u8]) {
-        self.lower(Bound::Included(&MemKey::from_internal(target)));
+        self.ahead_batch = READ_AHEAD_MIN;
+        self.forward(Bound::Included(&MemKey::from_internal(target)));
     }
     fn seek_for_prev(&mut self, target: &[u8]) {
         self.upper(Bound::Included(&MemKey::from_internal(target)));
     }
     fn seek_to_first(&mut self) {
-        self.lower(Bound::Unbounded);
+        self.ahead_batch = READ_AHEAD_MIN;
+        self.forward(Bound::Unbounded);
     }
     fn seek_to_last(&mut self) {
         self.upper(Bound::Unbounded);
     }
     fn next(&mut self) {
-        if let Some((k, _)) = self.current.take() {
-            self.lower(Bound::Excluded(&k));
+        if let Some(e) = self.ahead.pop_front() {
+            self.set(Some(e));
+        } else if let Some((k, _)) = self.current.take() {
+            self.ahead_batch = (self.ahead_batch * 2).min(READ_AHEAD_MAX);
+            self.forward(Bound::Excluded(&k));
         }
     }
     fn prev(&mut self) {
@@ -248,5 +284,86 @@ mod tests {
         assert_eq!(it.key(), &ikey::make(b"b", 1, ValueKind::Put)[..]);
         it.seek_for_prev(&ikey::first_of(b"b"));
         assert_eq!(it.key(), &ikey::make(b"a", 2, ValueKind::Delete)[..]);
+    }
+
+    #[test]
+    fn mem_iter_read_ahead_keeps_order_across_refills_and_turns() {
+        let m = Arc::new(Memtable::new(1));
+        let n = 1000u64;
+        for i in 0..n {
+            let key = Bytes::from(format!("k{i:05}"));
+            m.insert(key, i + 1, ValueKind::Put, Bytes::from(i.to_string()));
+        }
+        let want = |i: u64| ikey::make(format!("k{i:05}").as_bytes(), i + 1, ValueKind::Put);
+        let mut it = MemIter::new(m);
+        // A full forward walk crosses many refills (4, 8, ... 64 entries).
+        it.seek_to_first();
+        for i in 0..n {
+            assert!(it.valid(), "ended before entry {i}");
+            assert_eq!(it.key(), &want(i)[..], "entry {i}");
+            assert_eq!(it.value(), Bytes::from(i.to_string()));
+            it.next();
+        }
+        assert!(!it.valid());
+        // Seek, step forward past a refill, turn back, turn forward again.
+        it.seek(&ikey::first_of(b"k00500"));
+        for i in 500..520 {
+            assert_eq!(it.key(), &want(i)[..]);
+            it.next();
+        }
+        for i in (515..520).rev() {
+            it.prev();
+            assert_eq!(it.key(), &want(i)[..], "back to {i}");
+        }
+        for i in 516..600 {
+            it.next();
+            assert_eq!(it.key(), &want(i)[..], "forward again to {i}");
+        }
+        // A seek after read-ahead forgets it.
+        it.seek(&ikey::first_of(b"k00010"));
+        assert_eq!(it.key(), &want(10)[..]);
+        it.next();
+        assert_eq!(it.key(), &want(11)[..]);
+    }
+
+    #[test]
+    fn mem_iter_inserts_during_a_scan_never_hide_or_reorder_older_entries() {
+        // The scan reads at seqno 500; while it walks, the "commit leader" inserts newer
+        // entries just ahead of the cursor (inside the read-ahead), far ahead, and behind.
+        let m = Arc::new(Memtable::new(1));
+        let n = 500u64;
+        let key = |i: u64| Bytes::from(format!("k{i:05}"));
+        for i in 0..n {
+            m.insert(key(2 * i), i + 1, ValueKind::Put, Bytes::from("old"));
+        }
+        let mut next_seq = n + 1;
+        let mut it = MemIter::new(Arc::clone(&m));
+        it.seek_to_first();
+        let (mut seen, mut last): (Vec<Vec<u8>>, Option<Vec<u8>>) = (Vec::new(), None);
+        let mut step = 0u64;
+        while it.valid() {
+            assert!(step < 5 * n + 1, "the scan does not end");
+            let k = it.key().to_vec();
+            if let Some(prev) = &last {
+                assert!(prev < &k, "the scan went back or repeated at step {step}");
+            }
+            let p = ikey::parse(&k).expect("an internal key");
+            // Inserting only at old entries bounds the scan (4 new entries per old one).
+            if p.seq <= n {
+                assert_eq!(it.value(), Bytes::from("old"));
+                seen.push(p.user_key.to_vec());
+                let at: u64 =
+                    std::str::from_utf8(&p.user_key[1..]).expect("utf8").parse().expect("n");
+                for target in [at + 1, at + 2, at + 40, at.saturating_sub(3)] {
+                    m.insert(key(target), next_seq, ValueKind::Put, Bytes::from("new"));
+                    next_seq += 1;
+                }
+            }
+            last = Some(k);
+            it.next();
+            step += 1;
+        }
+        let want: Vec<Vec<u8>> = (0..n).map(|i| key(2 * i).to_vec()).collect();
+        assert_eq!(seen, want, "the entries at or below the scan's seqno, each once, in order");
     }
 }
