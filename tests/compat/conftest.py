@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ SEED = int(os.environ.get("LODE_SEED") or random.SystemRandom().randrange(2**32)
 SCALE = float(os.environ.get("LODE_TEST_SCALE") or 1)
 
 
-COMPARED = pytest.StashKey[int]()
+COMPARED = pytest.StashKey[Counter]()
 NOT_LANDED = pytest.StashKey[str]()
 
 
@@ -49,11 +50,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     not_landed = config.stash.get(NOT_LANDED, "")
     if not_landed:
         terminalreporter.write_line(f"every test needing Lode was skipped: {not_landed}")
-    compared = config.stash.get(COMPARED, 0)
+    compared = config.stash.get(COMPARED, Counter())
     if compared:
+        by_type = ", ".join(f"{kind} {n}" for kind, n in sorted(compared.items()))
         terminalreporter.write_line(
-            f"differential: {compared} commands compared with redis-server "
-            f"(target {TARGET}, LODE_SEED={SEED})"
+            f"differential: {compared.total()} commands compared with redis-server "
+            f"(target {TARGET}, LODE_SEED={SEED}): {by_type}"
         )
 
 
@@ -69,10 +71,11 @@ def scale() -> float:
 
 @pytest.fixture
 def record_compared(request):
-    """`record_compared(n)` adds n to the command count the run's summary prints."""
+    """`record_compared(by_type)` adds a Counter of commands by type ("hash", "keyspace", ...)
+    to the counts the run's summary prints."""
 
-    def record(n: int) -> None:
-        request.config.stash[COMPARED] = request.config.stash.get(COMPARED, 0) + n
+    def record(by_type: Counter) -> None:
+        request.config.stash[COMPARED] = request.config.stash.get(COMPARED, Counter()) + by_type
 
     return record
 

@@ -8,7 +8,9 @@ readings are compared with a tolerance). Errors are generated on purpose: wrong 
 integers and floats, unknown commands and options.
 
 `SCANALL ...` is not a Redis command: the runner expands it into a full SCAN iteration and
-compares the sorted union, since cursors and page boundaries are the server's own business.
+compares the sorted union, since cursors and page boundaries are the server's own business
+(random_types adds HSCANALL, SSCANALL and ZSCANALL). A generator may return a list of steps that
+must stay together.
 The runner also precedes each DBSIZE with an uncompared full SCAN: Redis keeps a key whose expiry
 has passed (SET ... EXAT 1, EXPIRE 0 inside MULTI) until a read or its active-expiry cycle
 reclaims it, and DBSIZE counts it until then; a full SCAN reclaims them all.
@@ -37,15 +39,32 @@ PATTERNS = ["*", "k*", "k?", "k[0-2]", "k[^0]", "{t}*", "nomatch*", "*a", "\\{t\
 
 @dataclass(frozen=True)
 class Step:
+    """`push`, when set, is sent by the other client while `args` (a blocking command sent by the
+    main client) may be blocked: the runner sends `args`, then `push`, then reads both replies."""
+
     conn: str
     args: tuple
+    push: tuple = ()
 
     def __str__(self) -> str:
-        return f"[{self.conn}] " + " ".join(repr(a) if " " in a or not a else a for a in self.args)
+        text = f"[{self.conn}] " + show_args(self.args)
+        return text + (f"  then [other] {show_args(self.push)}" if self.push else "")
+
+
+def show_args(args: tuple) -> str:
+    return " ".join(repr(a) if " " in a or not a else a for a in args)
 
 
 class CommandMix:
     """Generates steps; tracks just enough state (MULTI depth) to make EXEC likely to matter."""
+
+    # Paging, DBSIZE, database switches and blocking waits stay outside transactions.
+    OUTSIDE_MULTI = frozenset({"SCANALL", "HSCANALL", "SSCANALL", "ZSCANALL", "DBSIZE", "SELECT",
+                               "FLUSHALL", "FLUSHDB"})
+    # Commands whose replies are random: inside MULTI each is the last one queued (EXEC follows),
+    # so the runner checks it against the collection as it is after EXEC.
+    ENDS_MULTI = frozenset({"SPOP", "SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER"})
+    SCAN_TYPES = ("string", "hash", "none")
 
     def __init__(self, rng: random.Random):
         self.rng = rng
@@ -67,22 +86,31 @@ class CommandMix:
         out: list[Step] = []
         while len(out) < count:
             _, generate = self.rng.choices(self.generators, weights=self.weights)[0]
-            step = generate()
-            if isinstance(step, tuple):
-                step = Step("main", step)
-            if step.conn == "main" and self.in_multi and step.args[0] not in (
-                    "MULTI", "EXEC", "DISCARD", "WATCH"):
-                if step.args[0] in ("SCANALL", "DBSIZE", "SELECT", "FLUSHALL", "FLUSHDB"):
-                    continue  # paging, DBSIZE and database switches stay outside transactions
-                self.queued += 1
-                if self.queued > MULTI_QUEUE_MAX:
-                    step = Step("main", (self.rng.choice(["EXEC", "EXEC", "DISCARD"]),))
-                    self.in_multi, self.queued = False, 0
-            out.append(step)
+            produced = generate()
+            if not isinstance(produced, list):  # a list: steps that must stay together
+                produced = [produced]
+            for step in produced:
+                self.admit(Step("main", step) if isinstance(step, tuple) else step, out)
         if self.in_multi:
             out.append(Step("main", ("EXEC",)))
             self.in_multi = False
         return out
+
+    def admit(self, step: Step, out: list[Step]) -> None:
+        """Appends `step`, keeping transactions short and free of what must stay outside."""
+        if step.conn == "main" and self.in_multi and step.args[0] not in (
+                "MULTI", "EXEC", "DISCARD", "WATCH"):
+            if step.args[0] in self.OUTSIDE_MULTI or step.push:
+                return
+            self.queued += 1
+            if self.queued > MULTI_QUEUE_MAX:
+                step = Step("main", (self.rng.choice(["EXEC", "EXEC", "DISCARD"]),))
+                self.in_multi, self.queued = False, 0
+            elif step.args[0].upper() in self.ENDS_MULTI:
+                out.append(step)
+                step = Step("main", ("EXEC",))
+                self.in_multi, self.queued = False, 0
+        out.append(step)
 
     # -- helpers
     def key(self) -> str:
@@ -224,7 +252,7 @@ class CommandMix:
         if self.chance(0.5):
             args += ["COUNT", self.rng.choice(["1", "2", "5", "100"])]
         if self.chance(0.3):
-            args += ["TYPE", self.rng.choice(["string", "hash", "none"])]
+            args += ["TYPE", self.rng.choice(self.SCAN_TYPES)]
         if self.chance(0.05):
             return self.rng.choice([("SCAN", "x"), ("SCAN", "0", "COUNT", "0"), ("SCAN",)])
         return tuple(args)

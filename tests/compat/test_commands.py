@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -1052,3 +1053,47 @@ class TestExpiry:
         # Active expiry: DBSIZE counts keys not yet reclaimed, so wait for it to reach 0.
         poll_until(lambda: r.dbsize() == 0, "DBSIZE reaches 0 without reads")
         assert r.info("keyspace") == {}
+
+
+# Lode's own commands (docs/compatibility.md, "Lode extensions"): Redis has none of them.
+LODE_ONLY = pytest.mark.skipif(
+    os.environ.get("LODE_COMPAT_TARGET", "lode") == "redis", reason="a Lode extension"
+)
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_example(name: str) -> str:
+    """The code block of README.md between `<!-- name-begin -->` and `<!-- name-end -->`."""
+    text = README.read_text()
+    block = text[text.index(f"<!-- {name}-begin -->"):text.index(f"<!-- {name}-end -->")]
+    return block.split("```", 2)[1].split("\n", 1)[1]
+
+
+@LODE_ONLY
+class TestLodeExtensions:
+    def test_readme_krange_redis_py_example_runs(self, r, target):
+        code = readme_example("krange-redis-py")
+        assert "port=6379" in code
+        exec(compile(code.replace("port=6379", f"port={target.port}"), "README.md", "exec"), {})
+
+    def test_krange_pages_forward_and_reverse(self, r, protocol):
+        r.mset({"a": "1", "b": "2", "c": "3"})
+        assert r.execute_command("KRANGE", "-", "+", "LIMIT", 2) == ["(b", ["a", "b"]]
+        assert r.execute_command("KRANGE", "(b", "+", "LIMIT", 2) == [None, ["c"]]
+        assert r.execute_command("KRANGE", "[b", "-", "REV") == [None, ["b", "a"]]
+        page = r.execute_command("KRANGE", "+", "(a", "REV", "WITHVALUES")[1]
+        assert page == ([["c", "3"], ["b", "2"]] if protocol == 3 else ["c", "3", "b", "2"])
+        assert r.execute_command("KRANGE", "-", "+", "TYPE", "hash") == [None, []]
+
+    def test_krange_errors(self, r):
+        assert_error(lambda: r.execute_command("KRANGE", "a", "+"),
+                     "ERR min or max not valid string range item")
+        assert_error(lambda: r.execute_command("KRANGE", "-", "+", "LIMIT", 10001),
+                     "ERR LIMIT must be between 1 and 10000: read more keys by passing the "
+                     "bound KRANGE returns to the next call")
+        assert_error(lambda: r.execute_command("KRANGE", "-", "+", "NOPE"), E.SYNTAX)
+
+    def test_krange_command_info(self, wire):
+        entry = plain(wire.call("COMMAND", "INFO", "krange"))[0]
+        assert entry[:7] == [b"krange", -3, [b"readonly"], 0, 0, 0,
+                             [b"@keyspace", b"@read", b"@slow"]]

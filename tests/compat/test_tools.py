@@ -3,8 +3,11 @@ redis-benchmark. Every tool runs with -h 127.0.0.1 and a bounded timeout."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +108,17 @@ def test_redis_benchmark_runs_clean(port):
     assert not bad, bad
     results = [line for line in lines if "requests per second" in line]
     assert [line.split(":")[0] for line in results] == list(BENCHMARK_TESTS), results
+
+
+@pytest.mark.skipif(os.environ.get("LODE_COMPAT_TARGET", "lode") == "redis",
+                    reason="KRANGE is a Lode extension")
+def test_readme_krange_redis_cli_example(port):
+    """Each `$ redis-cli ...` line of the README's example prints what the README shows."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = text.index("<!-- krange-redis-cli-begin -->")
+    block = text[start:text.index("<!-- krange-redis-cli-end -->")].split("```")[1]
+    commands = block.strip("\n").split("$ redis-cli ")[1:]
+    assert len(commands) >= 3, block
+    for command in commands:
+        line, _, expected = command.partition("\n")
+        assert cli(port, "--no-raw", *shlex.split(line)) == expected.rstrip("\n") + "\n", line

@@ -1,6 +1,7 @@
 //! kill -9 of the real `lode serve --appendfsync always` under several concurrent clients:
-//! after a restart every acknowledged write is there, and every MSET and EXEC is all or
-//! nothing.
+//! after a restart every acknowledged write is there, every MSET and EXEC is all or
+//! nothing, and a collection deleted and recreated before the crash shows only its newest
+//! elements (collection versions are never reused).
 
 mod support;
 
@@ -21,6 +22,8 @@ struct Acked {
     set: Option<u64>,
     msets: u64,
     execs: u64,
+    /// Fields `f0..` of hash `h{t}` acknowledged.
+    hash_fields: u64,
 }
 
 #[test]
@@ -76,6 +79,28 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
                             return;
                         }
                         acked.lock().expect("lock").execs = i + 1;
+                        let hset = redis::cmd("HSET")
+                            .arg(format!("r{round}:h{t}"))
+                            .arg(format!("f{i}"))
+                            .arg(i)
+                            .query::<i64>(&mut con);
+                        if hset.is_err() {
+                            return;
+                        }
+                        acked.lock().expect("lock").hash_fields = i + 1;
+                        // A hash deleted and recreated with one new field, atomically.
+                        let regen = redis::pipe()
+                            .atomic()
+                            .cmd("DEL")
+                            .arg(format!("r{round}:g{t}"))
+                            .cmd("HSET")
+                            .arg(format!("r{round}:g{t}"))
+                            .arg(format!("gen{i}"))
+                            .arg(i)
+                            .query::<(i64, i64)>(&mut con);
+                        if regen.is_err() {
+                            return;
+                        }
                         i += 1;
                     }
                 })
@@ -133,6 +158,35 @@ fn kill9_with_appendfsync_always_keeps_every_acknowledged_write() {
                 .expect("mget");
             assert_eq!(x[0], x[1], "EXEC torn");
             assert!(x[0].unwrap_or(0) as u64 >= acked.execs, "acknowledged EXEC lost");
+            let h: std::collections::HashMap<String, u64> = redis::cmd("HGETALL")
+                .arg(format!("r{round}:h{t}"))
+                .query(&mut con)
+                .expect("hgetall");
+            for j in 0..acked.hash_fields {
+                assert_eq!(h.get(&format!("f{j}")), Some(&j), "acknowledged HSET f{j} lost");
+            }
+            let hlen: u64 =
+                redis::cmd("HLEN").arg(format!("r{round}:h{t}")).query(&mut con).expect("hlen");
+            assert_eq!(hlen, h.len() as u64, "HLEN agrees with the elements");
+            let g: Vec<(String, u64)> = redis::cmd("HGETALL")
+                .arg(format!("r{round}:g{t}"))
+                .query(&mut con)
+                .expect("hgetall");
+            assert!(g.len() <= 1, "a recreated hash shows an older version's fields: {g:?}");
+            // A new hash at the same key after the restart starts empty.
+            let (_, _, fresh): (i64, i64, Vec<(String, u64)>) = redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(format!("r{round}:g{t}"))
+                .cmd("HSET")
+                .arg(format!("r{round}:g{t}"))
+                .arg("after")
+                .arg(1)
+                .cmd("HGETALL")
+                .arg(format!("r{round}:g{t}"))
+                .query(&mut con)
+                .expect("regen after restart");
+            assert_eq!(fresh, vec![("after".to_string(), 1)]);
         }
         let (): () = redis::cmd("SHUTDOWN").query(&mut con).unwrap_or(());
         let status = child.wait_exit(Duration::from_secs(60));

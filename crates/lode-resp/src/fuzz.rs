@@ -208,11 +208,7 @@ mod tests {
                 pairs.iter().flat_map(|(k, v)| [downgraded(k), downgraded(v)]).collect(),
             ),
             Reply::Boolean(value) => Reply::Integer(i64::from(*value)),
-            Reply::Double(value) => {
-                let mut text = Vec::new();
-                crate::number::format_double(&mut text, *value);
-                Reply::Bulk(Bytes::from(text))
-            }
+            Reply::Double(value) => Reply::Bulk(Bytes::from(crate::number::format_g17(*value))),
             Reply::BigNumber(text) | Reply::Verbatim { text, .. } => Reply::Bulk(text.clone()),
             other => other.clone(),
         }

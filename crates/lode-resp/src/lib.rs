@@ -29,6 +29,6 @@ pub use limits::{
     MULTIBULK_ARGS_MAX, PRE_AUTH_ARGS_MAX, PRE_AUTH_BULK_BYTES_MAX, PreAuthLimits,
     REPLY_NESTING_MAX, RequestLimits,
 };
-pub use number::{format_double, parse_i64};
+pub use number::{format_double, format_g17, parse_i64};
 pub use reply::{Protocol, Reply};
 pub use reply_decoder::decode_reply;

@@ -47,6 +47,55 @@ pub fn format_double(out: &mut Vec<u8>, value: f64) {
     }
 }
 
+/// C's `printf("%.17g", value)` (`nan`, `inf`, `-inf`, `-0`): how Redis 7.0's `addReplyDouble`
+/// prints a double, as a RESP2 bulk string and as a RESP3 double alike.
+pub fn format_g17(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // 17 significant digits, correctly rounded (ties to even, as glibc's printf).
+    let sci = format!("{:.16e}", value.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let mut out = String::with_capacity(24);
+    if value < 0.0 {
+        out.push('-');
+    }
+    let trim = |d: &[u8]| -> usize { d.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1) };
+    if !(-4..17).contains(&exp) {
+        out.push(char::from(digits[0]));
+        let frac = &digits[1..trim(&digits).max(1)];
+        if !frac.is_empty() {
+            out.push('.');
+            out.extend(frac.iter().map(|&c| char::from(c)));
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.unsigned_abs()));
+    } else if exp >= 0 {
+        let point = exp as usize + 1;
+        out.extend(digits[..point].iter().map(|&c| char::from(c)));
+        let frac = &digits[point..];
+        let frac = &frac[..trim(frac)];
+        if !frac.is_empty() {
+            out.push('.');
+            out.extend(frac.iter().map(|&c| char::from(c)));
+        }
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
+        out.extend(digits[..trim(&digits)].iter().map(|&c| char::from(c)));
+    }
+    out
+}
+
 /// `value` as an i64 when it is integral and within ±2^62, Redis's `double2ll` range.
 fn exact_integer(value: f64) -> Option<i64> {
     const BOUND: f64 = (i64::MAX / 2) as f64;

@@ -22,7 +22,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::number::{format_double, write_i64};
+use crate::number::write_i64;
 
 /// The protocol a connection speaks: RESP2 until the client sends `HELLO 3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,8 +121,8 @@ impl Reply {
                 }
             }
             Reply::Double(value) => {
-                let mut text = Vec::with_capacity(24);
-                format_double(&mut text, *value);
+                // Redis 7.0's addReplyDouble: `%.17g` in both protocols.
+                let text = crate::number::format_g17(*value).into_bytes();
                 if resp3 {
                     out.put_u8(b',');
                     out.put_slice(&text);

@@ -21,6 +21,8 @@ pub(crate) struct ClientMeta {
     pub resp: u8,
     /// Commands queued in MULTI, or -1 outside one.
     pub multi: i64,
+    /// Waiting in a blocking command (BLPOP and the like): flag `b`.
+    pub blocked: bool,
 }
 
 /// One connected client.
@@ -60,7 +62,13 @@ impl ClientHandle {
         let idle = self.last_active.lock().unwrap_or_else(|e| e.into_inner()).elapsed().as_secs();
         let name =
             meta.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let flags = if meta.multi >= 0 { "x" } else { "N" };
+        let flags = if meta.multi >= 0 {
+            "x"
+        } else if meta.blocked {
+            "b"
+        } else {
+            "N"
+        };
         format!(
             "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
              multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \

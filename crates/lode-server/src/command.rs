@@ -47,6 +47,12 @@ pub(crate) mod flags {
     pub const LOCKS: u32 = 1 << 9;
     /// May grow memory use (Redis refuses it past maxmemory; shown by COMMAND INFO).
     pub const DENYOOM: u32 = 1 << 10;
+    /// Its keys are found by parsing its arguments (a `numkeys` count), not by position.
+    pub const MOVABLEKEYS: u32 = 1 << 11;
+    /// Not allowed in scripts (shown by COMMAND INFO; Lode has no scripting).
+    pub const NOSCRIPT: u32 = 1 << 12;
+    /// May block the client (BLPOP and the like).
+    pub const BLOCKING: u32 = 1 << 13;
 }
 
 /// A handler: the command's arguments (name first) in, a reply out.
@@ -94,11 +100,14 @@ impl CommandSpec {
             (flags::READONLY, "readonly"),
             (flags::DENYOOM, "denyoom"),
             (flags::ADMIN, "admin"),
+            (flags::NOSCRIPT, "noscript"),
+            (flags::BLOCKING, "blocking"),
             (flags::LOADING, "loading"),
             (flags::STALE, "stale"),
             (flags::FAST, "fast"),
             (flags::NOAUTH, "no_auth"),
             (flags::NO_MULTI, "no_multi"),
+            (flags::MOVABLEKEYS, "movablekeys"),
         ];
         names.iter().filter(|(f, _)| flags & f != 0).map(|(_, n)| *n).collect()
     }
@@ -111,7 +120,12 @@ pub(crate) fn all() -> impl Iterator<Item = &'static CommandSpec> {
         commands::server::SPECS,
         commands::strings::SPECS,
         commands::keys::SPECS,
+        commands::hashes::SPECS,
+        commands::sets::SPECS,
+        commands::lists::SPECS,
+        commands::krange::SPECS,
         commands::transactions::SPECS,
+        commands::zsets::SPECS,
     ]
     .into_iter()
     .flatten()
@@ -291,10 +305,21 @@ pub(crate) fn run_burst(
     let mut replies = 0usize;
     let mut keep_open = true;
     let output_limit = shared.live.output_limit();
+    // Replies to clients blocked in BLPOP and the like that this burst served: sent once the
+    // pops are committed (and synced, with `appendfsync always`), as this client's are.
+    let (mut deliveries, mut committed) = (Vec::new(), Vec::new());
     while replies < BURST_COMMANDS_MAX && out.len() - start < BURST_OUTPUT_BYTES_MAX {
         let Some(req) = queue.pop_front() else { break };
         let mut ctx = Ctx { shared, session, tx: &mut tx, now_ms: 0, out_bytes: out.len() };
-        match execute(&mut ctx, &req) {
+        let result = execute(&mut ctx, &req);
+        // As Redis does after each command (and after EXEC, not inside it).
+        commands::lists::serve_blocked(shared, &mut tx, &mut deliveries);
+        if session.blocked.is_some() {
+            // The command blocked: its reply comes when a push serves it or its timeout
+            // passes (conn.rs); the commands after it wait until then.
+            break;
+        }
+        match result {
             Ok(reply) => reply.encode(session.proto, out),
             Err(e) => match e.to_reply() {
                 Some(reply) => {
@@ -320,9 +345,11 @@ pub(crate) fn run_burst(
         replies += 1;
         uncommitted += 1;
         if tx.pending_bytes() > BURST_PENDING_BYTES_MAX {
-            if let Err(e) = tx.commit() {
-                replace_with_error(out, committed_at, uncommitted, &e, session);
+            let failed = tx.commit().err();
+            if let Some(e) = &failed {
+                replace_with_error(out, committed_at, uncommitted, e, session);
             }
+            settle(&mut deliveries, &mut committed, failed.as_ref());
             committed_at = out.len();
             uncommitted = 0;
         }
@@ -330,18 +357,46 @@ pub(crate) fn run_burst(
             break;
         }
     }
-    if let Err(e) = tx.commit() {
-        replace_with_error(out, committed_at, uncommitted, &e, session);
+    let failed = tx.commit().err();
+    if let Some(e) = &failed {
+        replace_with_error(out, committed_at, uncommitted, e, session);
     }
+    settle(&mut deliveries, &mut committed, failed.as_ref());
     let wrote = tx.committed_writes;
     drop(tx);
+    let mut sync_failed = None;
     if wrote
         && shared.live.appendfsync() == Appendfsync::Always
         && let Err(e) = shared.ks.db.sync()
     {
-        replace_with_error(out, start, replies, &errors::write_failed(&e), session);
+        let e = errors::write_failed(&e);
+        replace_with_error(out, start, replies, &e, session);
+        sync_failed = Some(e);
     }
+    deliver(&mut committed, sync_failed.as_ref());
     keep_open
+}
+
+/// After a commit: the served blocked clients whose pops it carried wait for the burst's end
+/// (and sync); if it failed, they get its error now.
+fn settle(
+    pending: &mut Vec<crate::blocked::Delivery>,
+    committed: &mut Vec<crate::blocked::Delivery>,
+    failed: Option<&CommandError>,
+) {
+    match failed {
+        Some(_) => deliver(pending, failed),
+        None => committed.append(pending),
+    }
+}
+
+/// Sends the replies of the blocked clients a burst served, or the error of the commit or
+/// sync that failed to make their pops durable.
+fn deliver(deliveries: &mut Vec<crate::blocked::Delivery>, failed: Option<&CommandError>) {
+    let failed = failed.map(|e| e.to_reply().unwrap_or_else(|| Reply::error("ERR write failed")));
+    for d in deliveries.drain(..) {
+        d.send(failed.as_ref());
+    }
 }
 
 /// The client's pending replies passed its output hard limit: it is closed.

@@ -79,15 +79,22 @@ const DOCS_7_0: &[(&str, &str, &str)] = &[
     ("incrbyfloat", "Increment the float value of a key by the given amount", "O(1)"),
 ];
 
+/// The complexity of Lode's own commands (its extensions), for COMMAND DOCS.
+const LODE_COMPLEXITY: &[(&str, &str)] = &[("krange", crate::commands::krange::COMPLEXITY)];
+
 /// The ACL categories Redis 7.0 prints, in its order (the bit order of its category table).
 const CATEGORY_ORDER: &[&str] = &[
     "@keyspace",
     "@read",
     "@write",
+    "@set",
+    "@hash",
+    "@list",
     "@string",
     "@admin",
     "@fast",
     "@slow",
+    "@blocking",
     "@dangerous",
     "@connection",
     "@transaction",
@@ -96,9 +103,12 @@ const CATEGORY_ORDER: &[&str] = &[
 fn categories(flags: u32, group: &str) -> Vec<&'static str> {
     let mut set = vec![match group {
         "string" => "@string",
+        "hash" => "@hash",
+        "set" => "@set",
         "generic" => "@keyspace",
         "transactions" => "@transaction",
         "connection" => "@connection",
+        "list" => "@list",
         _ => "",
     }];
     if flags & WRITE != 0 {
@@ -111,6 +121,9 @@ fn categories(flags: u32, group: &str) -> Vec<&'static str> {
         set.extend(["@admin", "@dangerous"]);
     }
     set.push(if flags & FAST != 0 { "@fast" } else { "@slow" });
+    if flags & BLOCKING != 0 {
+        set.push("@blocking");
+    }
     CATEGORY_ORDER.iter().copied().filter(|c| set.contains(c)).collect()
 }
 
@@ -212,8 +225,9 @@ pub(crate) fn docs(spec: &CommandSpec) -> Reply {
         ("since", Reply::bulk(spec.since)),
         ("group", Reply::bulk(spec.group)),
     ];
-    if let Some((_, _, complexity)) = known {
-        pairs.push(("complexity", Reply::bulk(*complexity)));
+    let lode_complexity = LODE_COMPLEXITY.iter().find(|(name, _)| *name == spec.name);
+    if let Some(complexity) = known.map(|d| d.2).or(lode_complexity.map(|d| d.1)) {
+        pairs.push(("complexity", Reply::bulk(complexity)));
     }
     bulk_map(pairs)
 }
@@ -235,6 +249,7 @@ mod tests {
         assert_eq!(categories(READONLY | FAST, "string"), ["@read", "@string", "@fast"]);
         assert_eq!(categories(WRITE | DENYOOM, "string"), ["@write", "@string", "@slow"]);
         assert_eq!(categories(ADMIN, "server"), ["@admin", "@slow", "@dangerous"]);
+        assert_eq!(categories(WRITE | BLOCKING, "list"), ["@write", "@list", "@slow", "@blocking"]);
     }
 
     #[test]
@@ -252,6 +267,9 @@ mod tests {
     #[test]
     fn docs_table_names_only_commands() {
         for (name, _, _) in DOCS_7_0 {
+            assert!(command::lookup(name.as_bytes()).is_some(), "{name}");
+        }
+        for (name, _) in LODE_COMPLEXITY {
             assert!(command::lookup(name.as_bytes()).is_some(), "{name}");
         }
     }

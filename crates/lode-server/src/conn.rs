@@ -18,7 +18,13 @@
 //!
 //! A protocol error is answered once, after the replies of the requests before it, and the
 //! connection is closed, as Redis does.
+//!
+//! A blocking command (BLPOP and the like) that finds no element ends its burst; after the
+//! replies before it are written, [`wait_blocked`] awaits its reply (from the burst of another
+//! client that served it, blocked.rs) or its timeout, still reading the socket so a client that
+//! leaves is noticed; the requests after it run once it is answered.
 
+use crate::blocked::Registration;
 use crate::client_limits::{self, LimitHit, OutputBufferLimit};
 use crate::clients::ClientHandle;
 use crate::command::{self, Needs};
@@ -26,7 +32,7 @@ use crate::limits::{
     BURST_COMMANDS_MAX, OUTPUT_BUFFER_KEEP_BYTES, QUERY_BUFFER_KEEP_BYTES, READ_CHUNK_BYTES,
 };
 use crate::server::Shared;
-use crate::session::Session;
+use crate::session::{BlockedOn, Session};
 use bytes::BytesMut;
 use lode_resp::{PreAuthLimits, ProtocolError, Reply, Request, RequestDecoder, RequestLimits};
 use std::collections::VecDeque;
@@ -79,6 +85,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut stream: TcpStream, client: Ar
     }
     if let Some(mut s) = session {
         s.unwatch_all(&shared.ks);
+        if let Some(blocked) = s.blocked.take() {
+            shared.ks.blocked.cancel(blocked.registration.token);
+        }
     }
     shared.clients.remove(client.id);
 }
@@ -172,6 +181,21 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
             if session.close_after_reply || client.is_killed() || shutting_down(&stop) {
                 return End::Done;
             }
+            if let Some(blocked) = session.blocked.take() {
+                let waited =
+                    wait_blocked(shared, stream, &mut buf, &decoder, blocked, &client, &mut stop);
+                let reply = match waited.await {
+                    Ok(reply) => reply,
+                    Err(end) => return end,
+                };
+                reply.encode(session.proto, &mut out);
+                shared.metrics.net_written_bytes.inc_by(out.len() as u64);
+                let limit = shared.live.output_limit();
+                if let Err(end) = write_replies(stream, &out, limit, stall, &client).await {
+                    return end;
+                }
+                out.clear();
+            }
             decoder.set_limits(limits(session));
             if protocol_error.is_none() {
                 protocol_error = decode(&mut decoder, &mut buf, &mut queue);
@@ -245,6 +269,66 @@ async fn run(shared: &Arc<Shared>, stream: &mut TcpStream, slot: &mut Option<Ses
             () = crate::server::stopped(&mut stop) => return End::Done,
         }
     }
+}
+
+/// Waits for the reply of a command that blocked (BLPOP and the like; blocked.rs): served by
+/// another client's push, or its timeout (a null array, as Redis answers). Meanwhile the
+/// socket is read, so a client that leaves, passes its query-buffer limit, is killed or meets
+/// a shutdown is noticed and its wait cancelled; what it sends is run once it is unblocked.
+/// Redis's `timeout` (idle clients) does not apply to a blocked client, as in Redis.
+async fn wait_blocked(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    decoder: &RequestDecoder,
+    blocked: BlockedOn,
+    client: &ClientHandle,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Reply, End> {
+    let BlockedOn { registration, deadline } = blocked;
+    let Registration { token, mut reply } = registration;
+    let timeout = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(timeout);
+    let served_gone = || End::Io(io::Error::other("the burst serving a blocked client failed"));
+    let end = loop {
+        if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
+            buf.reserve(READ_CHUNK_BYTES);
+        }
+        tokio::select! {
+            served = &mut reply => break served.map_err(|_| served_gone()),
+            () = &mut timeout => {
+                if shared.ks.blocked.cancel(token) {
+                    break Ok(Reply::NullArray);
+                }
+                // Served just now: the reply is sent once the serving burst commits.
+                break (&mut reply).await.map_err(|_| served_gone());
+            }
+            read = stream.read_buf(buf) => match read {
+                Ok(0) => break Err(End::Done),
+                Ok(n) => {
+                    client.touch();
+                    shared.metrics.net_read_bytes.inc_by(n as u64);
+                    let held = decoder.partial_request_bytes() + buf.len();
+                    if client_limits::query_buffer_over(held, shared.live.client_query_buffer_limit()) {
+                        break Err(End::Limit(LimitHit::QueryBuffer));
+                    }
+                }
+                Err(e) => break Err(End::Io(e)),
+            },
+            () = client.kill_signal.notified() => break Err(End::Done),
+            () = crate::server::stopped(stop) => break Err(End::Done),
+        }
+    };
+    if end.is_err() {
+        shared.ks.blocked.cancel(token);
+    }
+    client.meta().blocked = false;
+    end
 }
 
 fn shutting_down(stop: &tokio::sync::watch::Receiver<bool>) -> bool {

@@ -64,7 +64,38 @@ pub(crate) const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub(crate) const STRING_TOO_LONG: &str =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 pub(crate) const KEY_TOO_LONG: &str = "ERR key is too long (Lode's limit is 65526 bytes)";
+/// A collection element whose key plus field or member passes `ELEMENT_KEY_BYTES_MAX`.
+pub(crate) const ELEMENT_TOO_LARGE: &str =
+    "ERR element too large (Lode's limit on a key plus a field or member is 65514 bytes)";
+/// A sorted-set command whose writes would pass `COMMAND_WRITE_BYTES_MAX` (zsets.rs).
+pub(crate) const WRITES_TOO_LARGE: &str = "ERR the command would write more than Lode's limit \
+     of 128 MiB of records at once; store or remove the range in smaller parts";
 pub(crate) const INVALID_CURSOR: &str = "ERR invalid cursor";
+pub(crate) const HASH_VALUE_NOT_INTEGER: &str = "ERR hash value is not an integer";
+pub(crate) const HASH_VALUE_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT's increment is infinite (INCRBYFLOAT says `NAN_OR_INFINITY` instead).
+pub(crate) const NAN_OR_INFINITY_VALUE: &str = "ERR value is NaN or Infinity";
+/// HRANDFIELD ... WITHVALUES past half of `LONG_MAX` either way.
+pub(crate) const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// Redis's `getRangeLongFromObjectOrReply(.., -LONG_MAX, LONG_MAX, ..)` (SRANDMEMBER,
+/// HRANDFIELD counts).
+pub(crate) const COUNT_OUT_OF_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// Redis's `getPositiveLongFromObjectOrReply` without a message (SPOP's count).
+pub(crate) const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+pub(crate) const NUMKEYS_NOT_POSITIVE: &str = "ERR numkeys should be greater than 0";
+pub(crate) const NUMKEYS_PAST_ARGS: &str =
+    "ERR Number of keys can't be greater than number of args";
+pub(crate) const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// A push past the last position at one end of a list (docs/format/keys.md, "Lists").
+pub(crate) const LIST_FULL: &str = "ERR list is full";
+pub(crate) const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+pub(crate) const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+pub(crate) const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub(crate) const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first \
+     match, 2 from the second ... or use negative to start from the end of the list";
+pub(crate) const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+pub(crate) const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
 pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
 /// Redis's `getIntFromObjectOrReply` past a C `int` (SELECT, COPY ... DB, MOVE).
 pub(crate) const INT_OUT_OF_RANGE: &str =
@@ -97,6 +128,23 @@ pub(crate) const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub(crate) const EXPIRE_NX_XX_GT_LT: &str =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
 pub(crate) const EXPIRE_GT_LT: &str = "ERR GT and LT options at the same time are not compatible";
+/// A ZRANGEBYLEX-style bound that is not `-`, `+`, `[key` or `(key` (Redis's text; KRANGE).
+pub(crate) const STRING_RANGE_ITEM: &str = "ERR min or max not valid string range item";
+
+/// KRANGE's LIMIT outside 1 to [`crate::limits::KRANGE_LIMIT_MAX`].
+pub(crate) fn krange_limit() -> CommandError {
+    format!(
+        "ERR LIMIT must be between 1 and {}: read more keys by passing the bound KRANGE \
+         returns to the next call",
+        crate::limits::KRANGE_LIMIT_MAX
+    )
+    .into()
+}
+
+/// A TYPE filter naming no Redis type (Redis 7.2's SCAN text).
+pub(crate) fn unknown_type_name(name: &[u8]) -> CommandError {
+    format!("ERR unknown type name '{}'", lossy(name, 128)).into()
+}
 
 /// The text sent (then the connection closed) to a non-loopback client in protected mode.
 pub(crate) const DENIED_PROTECTED_MODE: &str = "DENIED Lode is running in protected mode because \

@@ -253,7 +253,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "maxclients", &shared.live.maxclients());
             kv(out, "client_recent_max_input_buffer", &0);
             kv(out, "client_recent_max_output_buffer", &0);
-            kv(out, "blocked_clients", &0);
+            kv(out, "blocked_clients", &shared.ks.blocked.count());
             kv(out, "tracking_clients", &0);
             kv(out, "clients_in_timeout_table", &0);
             return;
@@ -332,6 +332,8 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             kv(out, "lode_sst_files", &stats.level_files.iter().sum::<u64>());
             kv(out, "lode_sst_bytes", &stats.level_bytes.iter().sum::<u64>());
             kv(out, "lode_last_seqno", &stats.last_seqno);
+            kv(out, "lode_compaction_filter_removed", &stats.compaction_filter_removed);
+            kv(out, "lode_reclaim_compactions", &shared.ks.reclaim.done.load(Ordering::Relaxed));
         }
         "stats" => {
             let _ = write!(out, "# Stats\r\n");

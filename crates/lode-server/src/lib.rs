@@ -5,7 +5,7 @@
 //! burst's view: overlay + one engine batch) -> [`keyspace`] (the encoding of
 //! docs/format/keys.md) -> the engine. Around it: [`server`] (listener, shutdown, background
 //! tasks), [`expire`] (active expiry), [`info`], [`slowlog`], [`metrics`] and [`metrics_http`]
-//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], [`config`], [`limits`],
+//! (Prometheus), [`command_info`] (COMMAND's replies), [`clients`], `blocked` (clients in BLPOP and the like), [`config`], [`limits`],
 //! [`client_limits`] (what closes an abusive client), and
 //! [`errors`] (every Redis error text, in one place).
 //!
@@ -20,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod blocked;
 mod client_limits;
 mod clients;
 mod command;
@@ -47,5 +48,7 @@ pub use config::{
     SLOWLOG_MAX_LEN_DEFAULT, check_slowlog_log_slower_than, check_slowlog_max_len, parse_bytes,
     parse_yes_no,
 };
-pub use keyspace::{STRING_BYTES_MAX, USER_KEY_BYTES_MAX};
+pub use keyspace::{
+    ELEMENT_KEY_BYTES_MAX, RECLAIM_MIN_ELEMENTS, STRING_BYTES_MAX, USER_KEY_BYTES_MAX,
+};
 pub use server::{Error, REDIS_VERSION, ServerHandle, run, start};

@@ -114,3 +114,20 @@ pub const METRICS_REQUEST_BYTES_MAX: usize = 8 << 10;
 
 /// Scrapes served at once by the metrics endpoint; one more is answered 503 and closed.
 pub const METRICS_CONNECTIONS_MAX: usize = 16;
+
+/// Most keys one KRANGE call returns (`LIMIT count`); a bigger LIMIT is refused with an error
+/// that says to page. KRANGE is Lode's ordered range scan (docs/compatibility.md).
+pub const KRANGE_LIMIT_MAX: usize = 10_000;
+
+/// Keys one KRANGE call returns when it has no LIMIT.
+pub const KRANGE_LIMIT_DEFAULT: usize = 100;
+
+/// Keys one KRANGE call examines, live, expired or filtered out by TYPE. A call that reaches it
+/// returns the keys found so far with the bound to resume from (the last key examined), so a
+/// long run of expired or filtered keys costs bounded work per call, and no key is skipped.
+pub const KRANGE_EXAMINED_MAX: usize = 100_000;
+
+/// Bytes of keys and values in one KRANGE page: a page ends before the key that would take it
+/// past this (a page holds at least one key), so LIMIT with WITHVALUES over big values
+/// holds about one burst of output (as [`BURST_OUTPUT_BYTES_MAX`]), not LIMIT values.
+pub const KRANGE_PAGE_BYTES_MAX: usize = 1 << 20;

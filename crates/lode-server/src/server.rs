@@ -194,6 +194,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
         .cache_size(config.cache_bytes)
         .memtable_size(config.memtable_bytes)
         .durability(lode::Durability::Buffered)
+        .compaction_filter(std::sync::Arc::new(crate::keyspace::GarbageFilter::default()))
         // The server runs the everysec sync itself so `CONFIG SET appendfsync` can change it.
         .sync_interval(Duration::ZERO);
     let dir = config.dir.clone();

@@ -1,9 +1,10 @@
 //! [`Session`]: one connection's protocol state (RESP version, AUTH, selected database, MULTI
-//! queue, WATCHed keys).
+//! queue, WATCHed keys, a blocking command's wait).
 //!
 //! Owned by the connection task and moved into the blocking call that runs each burst, so
 //! commands change it without locks.
 
+use crate::blocked::Registration;
 use crate::clients::ClientHandle;
 use crate::keyspace::{DbIndex, Keyspace};
 use bytes::Bytes;
@@ -27,6 +28,14 @@ pub(crate) struct WatchedKey {
     pub expire_at_ms: u64,
 }
 
+/// A blocking command waiting for a list (blocked.rs): the connection awaits `registration`'s
+/// reply until `deadline` (none: forever).
+#[derive(Debug)]
+pub(crate) struct BlockedOn {
+    pub registration: Registration,
+    pub deadline: Option<std::time::Instant>,
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -39,6 +48,11 @@ pub(crate) struct Session {
     pub watched: Vec<WatchedKey>,
     /// QUIT, a kill of this client, or SHUTDOWN: close once the replies are written.
     pub close_after_reply: bool,
+    /// The command that just ran blocked: the burst ends, the connection waits for its reply.
+    pub blocked: Option<BlockedOn>,
+    /// EXEC is running its queued commands: blocking commands answer at once (Redis's
+    /// `CLIENT_DENY_BLOCKING`).
+    pub deny_blocking: bool,
 }
 
 impl Session {
@@ -51,6 +65,8 @@ impl Session {
             multi: None,
             watched: Vec::new(),
             close_after_reply: false,
+            blocked: None,
+            deny_blocking: false,
         }
     }
 

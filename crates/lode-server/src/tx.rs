@@ -23,6 +23,8 @@ use std::ops::{Bound, ControlFlow};
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
 
+mod elements;
+
 /// Keys deleted per batch by FLUSHALL and by the active expiry cycle.
 pub(crate) const DELETE_CHUNK_KEYS: usize = 10_000;
 
@@ -53,10 +55,20 @@ pub(crate) struct Tx<'a> {
     pub db: DbIndex,
     overlay: BTreeMap<(DbIndex, Bytes), Slot>,
     raw_deletes: Vec<Vec<u8>>,
+    /// Pending element and score-index writes (`None` deletes), by engine key.
+    elements: BTreeMap<Vec<u8>, Option<Bytes>>,
+    /// A collection version was handed out: the commit persists the high-water mark.
+    version_used: bool,
+    /// Keys whose watchers the commit touches though nothing is written for them (Redis
+    /// signals a SET whose expiry is already past, even on a missing key).
+    touch_only: Vec<(DbIndex, Bytes)>,
     pending_bytes: usize,
     expired: u64,
     /// A commit wrote something since the `Tx` began (an `appendfsync always` burst syncs).
     pub committed_writes: bool,
+    /// Keys a blocked client waits on that this `Tx` put a list at (blocked.rs): the burst
+    /// serves them after the command.
+    ready: Vec<(DbIndex, Bytes)>,
 }
 
 impl<'a> Tx<'a> {
@@ -77,9 +89,13 @@ impl<'a> Tx<'a> {
             db: DbIndex::ZERO,
             overlay: BTreeMap::new(),
             raw_deletes: Vec::new(),
+            elements: BTreeMap::new(),
+            version_used: false,
+            touch_only: Vec::new(),
             pending_bytes: 0,
             expired: 0,
             committed_writes: false,
+            ready: Vec::new(),
         }
     }
 
@@ -178,10 +194,28 @@ impl<'a> Tx<'a> {
             return Err(errors::STRING_TOO_LONG.into());
         }
         self.pending_bytes = self.pending_bytes.saturating_add(meta.encoded_bytes() + key.len());
+        if meta.kind == keyspace::Kind::List
+            && self.ks.blocked.is_waited(db, key)
+            && !self.ready.iter().any(|(d, k)| *d == db && k == key)
+        {
+            self.ready.push((db, key.clone()));
+        }
         let slot = self.slot(db, key)?;
         slot.cur = Some(meta);
         slot.dirty = true;
         Ok(())
+    }
+
+    /// The keys made ready for blocked clients since the last call, in the order they became
+    /// ready (Redis's `ready_keys`).
+    pub(crate) fn take_ready(&mut self) -> Vec<(DbIndex, Bytes)> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Marks `key` of the current database modified for WATCH at the next commit, whether or
+    /// not anything is written for it.
+    pub(crate) fn touch(&mut self, key: &Bytes) {
+        self.touch_only.push((self.db, key.clone()));
     }
 
     /// Deletes `key`'s record in the current database (whether or not it is live).
@@ -287,15 +321,24 @@ impl<'a> Tx<'a> {
     pub(crate) fn commit(&mut self) -> Result<(), CommandError> {
         let overlay = std::mem::take(&mut self.overlay);
         let raw_deletes = std::mem::take(&mut self.raw_deletes);
+        let elements = std::mem::take(&mut self.elements);
+        let version_used = std::mem::take(&mut self.version_used);
         self.pending_bytes = 0;
         let expired = std::mem::take(&mut self.expired);
         let mut batch = WriteBatch::new();
         let (mut dkeys, mut dexpires) = ([0i64; DATABASES], [0i64; DATABASES]);
         let mut floor = [u64::MAX; DATABASES];
         let mut touched = Vec::new();
+        let mut dead = Vec::new();
         for (id, slot) in &overlay {
             if !slot.dirty {
                 continue;
+            }
+            if let Some(orig) = &slot.orig
+                && orig.is_collection()
+                && slot.cur.as_ref().is_none_or(|cur| cur.version != orig.version)
+            {
+                dead.push((id, orig));
             }
             let (db, key) = (id.0, &id.1);
             let d = usize::from(db.get());
@@ -323,7 +366,19 @@ impl<'a> Tx<'a> {
         for key in &raw_deletes {
             batch.delete(key);
         }
+        for (key, value) in &elements {
+            match value {
+                Some(v) => batch.put(key, v),
+                None => batch.delete(key),
+            }
+        }
+        if version_used {
+            let last = Keyspace::get(&self.ks.last_version);
+            batch.put(keyspace::system_key("version", DbIndex::ZERO), last.to_be_bytes());
+        }
+        let touch_only = std::mem::take(&mut self.touch_only);
         if batch.is_empty() {
+            self.ks.touch_watched(touch_only.iter());
             return Ok(());
         }
         let mut counters = Vec::new();
@@ -352,7 +407,10 @@ impl<'a> Tx<'a> {
         }
         Keyspace::add(&self.ks.changes_since_save, touched.len() as u64);
         Keyspace::add(&self.ks.expired_keys, expired);
-        self.ks.touch_watched(touched.into_iter());
+        for ((db, key), meta) in dead {
+            self.ks.reclaim.dead(*db, key, meta);
+        }
+        self.ks.touch_watched(touched.into_iter().chain(touch_only.iter()));
         Ok(())
     }
 
@@ -418,6 +476,7 @@ impl<'a> Tx<'a> {
             let mut batch = WriteBatch::new();
             let (mut keys, mut expires) = (Keyspace::get(&c.keys), Keyspace::get(&c.expires));
             let mut deleted = Vec::new();
+            let mut dead = Vec::new();
             for item in self.engine_range(lo, Bound::Excluded(hi.clone())).take(DELETE_CHUNK_KEYS) {
                 let (k, v) = item?;
                 let meta = Meta::decode(v.into_bytes())?;
@@ -427,6 +486,9 @@ impl<'a> Tx<'a> {
                     expires = expires.saturating_sub(1);
                 }
                 deleted.push((db, Bytes::copy_from_slice(user)));
+                if meta.is_collection() {
+                    dead.push((Bytes::copy_from_slice(user), meta));
+                }
                 batch.delete(&k[..]);
                 keys = keys.saturating_sub(1);
                 after = Some(k.to_vec());
@@ -445,6 +507,137 @@ impl<'a> Tx<'a> {
             c.expires.store(expires, Ordering::Relaxed);
             Keyspace::add(&self.ks.changes_since_save, deleted.len() as u64);
             self.ks.touch_watched(deleted.iter());
+            for (key, meta) in &dead {
+                self.ks.reclaim.dead(db, key, meta);
+            }
+        }
+    }
+}
+
+/// Key ranges in either direction (KRANGE).
+impl Tx<'_> {
+    /// Calls `visit` with each key of the current database between `lo` and `hi`, in order,
+    /// or from the top down with `rev`, until it breaks. A live key comes with its record, an
+    /// expired one with `None` (it is not deleted), so the caller can bound the work of
+    /// skipping expired keys. This `Tx`'s pending writes are merged as in [`Tx::scan`], walked
+    /// in place rather than copied. Returns whether the scan reached the end of the range.
+    pub(crate) fn range(
+        &mut self,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        rev: bool,
+        now_ms: u64,
+        visit: impl FnMut(&Bytes, Option<&Meta>) -> Result<ControlFlow<()>, CommandError>,
+    ) -> Result<bool, CommandError> {
+        // The empty key is the smallest, so an unbounded start is an inclusive one at "".
+        let lo = match lo {
+            Bound::Unbounded => Bound::Included(&b""[..]),
+            bound => bound,
+        };
+        if range_is_empty(lo, hi) {
+            return Ok(true);
+        }
+        let db = self.db;
+        let engine_hi = match hi {
+            Bound::Unbounded => Bound::Excluded(
+                successor(&keyspace::meta_prefix(db)).expect("a database byte is below 0xff"),
+            ),
+            bound => bound.map(|k| keyspace::meta_key(db, k)),
+        };
+        let engine = self.engine_range(lo.map(|k| keyspace::meta_key(db, k)), engine_hi);
+        let overlay_hi = match hi {
+            Bound::Unbounded => DbIndex::new(i64::from(db.get()) + 1)
+                .map_or(Bound::Unbounded, |next| Bound::Excluded((next, Bytes::new()))),
+            bound => bound.map(|k| (db, Bytes::copy_from_slice(k))),
+        };
+        let overlay_lo = lo.map(|k| (db, Bytes::copy_from_slice(k)));
+        let overlay = self
+            .overlay
+            .range::<(DbIndex, Bytes), _>((overlay_lo, overlay_hi))
+            .map(|((_, k), slot)| (k, slot.cur.as_ref()));
+        if rev {
+            merge_range(engine.rev(), overlay.rev(), db, now_ms, |a, b| a > b, visit)
+        } else {
+            merge_range(engine, overlay, db, now_ms, |a, b| a < b, visit)
+        }
+    }
+}
+
+/// Whether the range from `lo` (bounded) to `hi` holds no key. `BTreeMap::range` panics on
+/// some such ranges, so [`Tx::range`] checks first.
+fn range_is_empty(lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+    let (Bound::Included(a) | Bound::Excluded(a)) = lo else { return false };
+    match hi {
+        Bound::Included(b) if matches!(lo, Bound::Included(_)) => a > b,
+        Bound::Included(b) | Bound::Excluded(b) => a >= b,
+        Bound::Unbounded => false,
+    }
+}
+
+/// Which side of [`merge_range`] holds the next key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Engine,
+    Overlay,
+    /// The same key: the overlay's record replaces the engine's.
+    Both,
+}
+
+/// Merges the engine's metadata records of `db` with the overlay's (which win), both in the
+/// scan's direction (`before(a, b)`: `a` comes first), calling `visit` as [`Tx::range`] says.
+fn merge_range<'o>(
+    engine: impl Iterator<Item = lode::Result<(lode::Key, lode::Value)>>,
+    overlay: impl Iterator<Item = (&'o Bytes, Option<&'o Meta>)>,
+    db: DbIndex,
+    now_ms: u64,
+    before: impl Fn(&[u8], &[u8]) -> bool,
+    mut visit: impl FnMut(&Bytes, Option<&Meta>) -> Result<ControlFlow<()>, CommandError>,
+) -> Result<bool, CommandError> {
+    // Where the user key starts in an engine key of the range.
+    let user_at = |engine_key: &[u8]| -> usize {
+        let user = keyspace::user_key_of_meta(db, engine_key)
+            .expect("the range lies within the database's metadata keys");
+        engine_key.len() - user.len()
+    };
+    let mut engine = engine.peekable();
+    let mut overlay = overlay.peekable();
+    loop {
+        let next = match (engine.peek(), overlay.peek()) {
+            (None, None) => return Ok(true),
+            (Some(Err(_)), _) => {
+                let Some(Err(e)) = engine.next() else { unreachable!("peeked an error") };
+                return Err(e.into());
+            }
+            (Some(Ok(_)), None) => Next::Engine,
+            (None, Some(_)) => Next::Overlay,
+            (Some(Ok((ek, _))), Some((ok, _))) => {
+                let ek = &ek[user_at(ek)..];
+                if ek == &ok[..] {
+                    Next::Both
+                } else if before(ok, ek) {
+                    Next::Overlay
+                } else {
+                    Next::Engine
+                }
+            }
+        };
+        let (key, meta) = if next == Next::Engine {
+            let Some(Ok((k, v))) = engine.next() else { unreachable!("peeked") };
+            let at = user_at(&k);
+            (k.into_bytes().slice(at..), Meta::decode(v.into_bytes())?)
+        } else {
+            if next == Next::Both {
+                engine.next();
+            }
+            let Some((k, meta)) = overlay.next() else { unreachable!("peeked") };
+            match meta {
+                Some(meta) => (k.clone(), meta.clone()),
+                None => continue,
+            }
+        };
+        let live = (!meta.is_expired(now_ms)).then_some(&meta);
+        if visit(&key, live)?.is_break() {
+            return Ok(false);
         }
     }
 }

@@ -10,6 +10,16 @@
 //! in the same way and never what one snapshot sees. A removed entry becomes a tombstone with
 //! the same seqno, so an older version of the key in a lower level cannot come back; at the
 //! bottom of the tree, where nothing lies below, it is dropped outright.
+//!
+//! A filter that decides by reading other keys (an element by its collection's metadata) reads
+//! them through [`FilterContext`], at the oldest seqno any reader can see, held for the whole
+//! compaction: a key it finds dead there is dead for every reader, present and future, as long
+//! as the application never brings a dead key back to life (a collection version is never
+//! reused).
+
+use crate::db::Inner;
+use crate::ikey::SeqNo;
+use crate::{Result, Value};
 
 /// What a [`CompactionFilter`] decides for one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,19 +30,44 @@ pub enum FilterDecision {
     Remove,
 }
 
+/// The database as a [`CompactionFilter`] may read it: at the oldest seqno any reader sees
+/// (the oldest live snapshot, or the newest write when there is none), pinned for the
+/// compaction.
+#[derive(Debug)]
+pub struct FilterContext<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) seq: SeqNo,
+}
+
+impl FilterContext<'_> {
+    /// The value of `key` as the oldest reader sees it.
+    ///
+    /// # Errors
+    /// As [`crate::Db::get`]. A filter that cannot read should keep the entry.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        let state = self.inner.read_state();
+        self.inner.get_at(&state, key.as_ref(), self.seq)
+    }
+
+    /// The seqno the reads see.
+    pub fn seqno(&self) -> SeqNo {
+        self.seq
+    }
+}
+
 /// Decides, during compaction, whether a key's newest value is still wanted.
 ///
 /// Called on compaction threads, for keys that hold a value (not for deleted keys). It may read
-/// the database (for example the metadata record an element belongs to). It must give the same
+/// the database through `ctx` (for example the metadata record an element belongs to). It must give the same
 /// answer for the same key and value from then on: a key it once removes stays removed, and
 /// a key it keeps may be removed by a later compaction only because something else changed.
 ///
 /// ```
-/// use lode::{CompactionFilter, FilterDecision};
+/// use lode::{CompactionFilter, FilterContext, FilterDecision};
 /// #[derive(Debug)]
 /// struct DropScratch;
 /// impl CompactionFilter for DropScratch {
-///     fn filter(&self, key: &[u8], _value: &[u8]) -> FilterDecision {
+///     fn filter(&self, _ctx: &FilterContext<'_>, key: &[u8], _value: &[u8]) -> FilterDecision {
 ///         if key.starts_with(b"scratch:") { FilterDecision::Remove } else { FilterDecision::Keep }
 ///     }
 /// }
@@ -48,5 +83,5 @@ pub enum FilterDecision {
 /// ```
 pub trait CompactionFilter: Send + Sync + std::fmt::Debug {
     /// Whether compaction keeps `key`'s newest value `value`.
-    fn filter(&self, key: &[u8], value: &[u8]) -> FilterDecision;
+    fn filter(&self, ctx: &FilterContext<'_>, key: &[u8], value: &[u8]) -> FilterDecision;
 }

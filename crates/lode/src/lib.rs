@@ -55,7 +55,7 @@ mod version;
 pub use batch::{BATCH_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX, WriteBatch};
 pub use db::{Db, Iter, Snapshot};
 pub use error::{Error, Result};
-pub use filter::{CompactionFilter, FilterDecision};
+pub use filter::{CompactionFilter, FilterContext, FilterDecision};
 pub use ikey::SeqNo;
 pub use options::{Compression, Durability, Options};
 pub use stats::{MemoryStats, Stats};

@@ -230,6 +230,21 @@ fn live(ctx: &mut Ctx<'_, '_>, key: &Bytes) -> Result<Option<Meta>, CommandError
     ctx.tx.get(key, ctx.now_ms)
 }
 
+/// The record to put at `to_key` in `to_db` for `meta` read at `key`: a string as it is; a
+/// collection's elements copied under a new version (docs/format/keys.md, "Collections").
+fn relocate(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    meta: Meta,
+    to_db: crate::keyspace::DbIndex,
+    to_key: &Bytes,
+) -> Result<Meta, CommandError> {
+    if !meta.is_collection() {
+        return Ok(meta);
+    }
+    ctx.tx.copy_collection(key, &meta, to_db, to_key)
+}
+
 fn del(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     let mut n = 0;
     for key in &args[1..] {
@@ -267,6 +282,8 @@ fn rename_to(ctx: &mut Ctx<'_, '_>, args: &[Bytes], only_new: bool) -> CommandRe
     if only_new && live(ctx, dst)?.is_some() {
         return Ok(Reply::Integer(0));
     }
+    let db = ctx.tx.db;
+    let meta = relocate(ctx, src, meta, db, dst)?;
     ctx.tx.delete(src)?;
     ctx.tx.put(dst, meta)?;
     Ok(if only_new { Reply::Integer(1) } else { Reply::ok() })
@@ -304,6 +321,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     if !replace && ctx.tx.get_in(to_db, dst, ctx.now_ms)?.is_some() {
         return Ok(Reply::Integer(0));
     }
+    let meta = relocate(ctx, src, meta, to_db, dst)?;
     ctx.tx.put_in(to_db, dst, meta)?;
     Ok(Reply::Integer(1))
 }
@@ -319,6 +337,7 @@ fn move_(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
     if ctx.tx.get_in(to_db, key, ctx.now_ms)?.is_some() {
         return Ok(Reply::Integer(0));
     }
+    let meta = relocate(ctx, key, meta, to_db, key)?;
     ctx.tx.put_in(to_db, key, meta)?;
     ctx.tx.delete(key)?;
     Ok(Reply::Integer(1))

@@ -22,10 +22,16 @@ macro_rules! spec {
 }
 
 pub(crate) mod connection;
+pub(crate) mod elements;
+pub(crate) mod hashes;
 pub(crate) mod keys;
+pub(crate) mod krange;
+pub(crate) mod lists;
 pub(crate) mod server;
+pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod transactions;
+pub(crate) mod zsets;
 
 use crate::command::Ctx;
 use crate::errors::{self, CommandError};
@@ -50,6 +56,42 @@ pub(crate) fn db_arg(arg: &[u8]) -> Result<DbIndex, CommandError> {
         return Err(errors::INT_OUT_OF_RANGE.into());
     }
     DbIndex::new(n).ok_or_else(|| errors::DB_OUT_OF_RANGE.into())
+}
+
+/// The live collection of `kind` at `key`; WRONGTYPE for another type.
+pub(crate) fn get_collection(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    kind: Kind,
+) -> Result<Option<Meta>, CommandError> {
+    match ctx.tx.get(key, ctx.now_ms)? {
+        Some(meta) if meta.kind != kind => Err(errors::WRONGTYPE.into()),
+        other => Ok(other),
+    }
+}
+
+/// The live collection of `kind` at `key`, or a new empty one (with a new version) when the
+/// key is missing; WRONGTYPE for another type. Save it with [`save_collection`].
+pub(crate) fn get_or_new_collection(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    kind: Kind,
+) -> Result<Meta, CommandError> {
+    match get_collection(ctx, key, kind)? {
+        Some(meta) => Ok(meta),
+        None => ctx.tx.new_collection(kind),
+    }
+}
+
+/// Writes a collection's metadata after a command changed it: deleted when it has no elements
+/// left (Redis never keeps an empty collection), rewritten otherwise, also when only an
+/// element changed, so the key counts as modified for WATCH.
+pub(crate) fn save_collection(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    meta: Meta,
+) -> Result<(), CommandError> {
+    if meta.len == 0 { ctx.tx.delete(key) } else { ctx.tx.put(key, meta) }
 }
 
 /// The live string at `key`; WRONGTYPE for another type.

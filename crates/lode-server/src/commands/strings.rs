@@ -256,6 +256,8 @@ fn is_expire_word(arg: &[u8]) -> bool {
 /// Writes `value` at `key` with expiry `at` (0 = none); an expiry already past deletes it.
 fn store(ctx: &mut Ctx<'_, '_>, key: &Bytes, value: Bytes, at: u64) -> Result<(), CommandError> {
     if at != 0 && at <= ctx.now_ms {
+        // Redis signals the key modified even when there was nothing to delete.
+        ctx.tx.touch(key);
         return ctx.tx.delete(key);
     }
     ctx.tx.put(key, Meta { expire_at_ms: at, ..Meta::string(value) })
@@ -275,7 +277,12 @@ fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
             want_old = true;
         } else if is(a, "keepttl") && expire.is_none() {
             keepttl = true;
-        } else if is_expire_word(a) && !keepttl && expire.is_none() && i + 1 < args.len() {
+        } else if is_expire_word(a)
+            && !keepttl
+            && expire.is_none_or(|(unit, _)| unit.eq_ignore_ascii_case(a))
+            && i + 1 < args.len()
+        {
+            // Redis lets the same unit repeat (the last value counts), not two units.
             expire = Some((a, &args[i + 1]));
             i += 1;
         } else {
@@ -343,19 +350,23 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CommandResult {
         At(&'a Bytes, &'a Bytes),
     }
     let mut change = Change::Keep;
-    let mut seen = false;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
-        if is(a, "persist") && !seen {
+        // An option may repeat (the last value counts); PERSIST and the units exclude each other.
+        let again = |word: &[u8]| match change {
+            Change::Keep => true,
+            Change::Persist => word.eq_ignore_ascii_case(b"persist"),
+            Change::At(unit, _) => word.eq_ignore_ascii_case(unit),
+        };
+        if is(a, "persist") && again(a) {
             change = Change::Persist;
-        } else if is_expire_word(a) && !seen && i + 1 < args.len() {
+        } else if is_expire_word(a) && again(a) && i + 1 < args.len() {
             change = Change::At(a, &args[i + 1]);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
         }
-        seen = true;
         i += 1;
     }
     let key = &args[1];

@@ -108,6 +108,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
         return Ok(Reply::NullArray);
     }
     let mut replies = Vec::with_capacity(multi.queued.len());
+    ctx.session.deny_blocking = true;
     for req in &multi.queued {
         let Some(spec) = req.first().and_then(|n| command::lookup(n)) else {
             replies.push(Reply::error("ERR unknown command"));
@@ -115,7 +116,10 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
         };
         match command::call(ctx, spec, req) {
             Ok(reply) => replies.push(reply),
-            Err(CommandError::OutputLimit) => return Err(CommandError::OutputLimit),
+            Err(CommandError::OutputLimit) => {
+                ctx.session.deny_blocking = false;
+                return Err(CommandError::OutputLimit);
+            }
             Err(e) => {
                 if let CommandError::Reply(text) = &e {
                     ctx.shared.stats.count_error(text);
@@ -124,6 +128,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CommandResult {
             }
         }
     }
+    ctx.session.deny_blocking = false;
     Ok(Reply::Array(replies))
 }
 

@@ -4,17 +4,23 @@
 
 mod auth;
 mod client_limits;
+mod collections;
 mod connection;
 mod databases;
 mod durability;
+mod hashes;
 mod keys;
+mod krange;
 mod limits;
+mod lists;
 mod metrics;
 mod protocol;
 mod server_commands;
+mod sets;
 mod slowlog;
 mod strings;
 mod transactions;
+mod zsets;
 
 use lode_server::{Config, ServerHandle};
 use std::io::{Read, Write};

@@ -264,10 +264,20 @@ fn metrics_endpoint_serves_at_most_its_connection_limit() {
     let mut idle: Vec<TcpStream> = (0..METRICS_CONNECTIONS_MAX - 1)
         .map(|_| TcpStream::connect(addr).expect("connect"))
         .collect();
-    // The listener accepts in order: this is the last slot.
-    let at_limit = scrape(addr);
-    assert!(at_limit.contains_key("lode_connected_clients"));
-    idle.push(TcpStream::connect(addr).expect("connect"));
+    // The listener accepts in order: this is the last slot. The scraper keeps its connection
+    // open after the answer, so the server still holds the slot (it waits for the close):
+    // a scrape that closed could free the slot at any moment and make the next step racy.
+    let mut last = TcpStream::connect(addr).expect("connect");
+    last.write_all(b"GET /metrics HTTP/1.1\r\nHost: lode\r\n\r\n").expect("send");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("lode_connected_clients") {
+        let n = last.read(&mut chunk).expect("read");
+        assert!(n > 0, "the scrape at the limit was closed unanswered");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    idle.push(last);
     // One past the limit is answered at once (it need not send its request: had it sent one,
     // closing with the request unread could reset the connection before the answer arrives).
     let mut past = TcpStream::connect(addr).expect("connect");

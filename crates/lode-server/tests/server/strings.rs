@@ -27,6 +27,14 @@ fn set_get_with_options_follow_redis() {
     assert_eq!(q::<String>(&mut con, &["SET", "a", "v", "PXAT", "1000"]), "OK");
     assert_eq!(q::<Option<String>>(&mut con, &["GET", "a"]), None, "an expiry in the past deletes");
 
+    // The same unit may repeat, the last value counting (Redis checks only other units).
+    assert_eq!(q::<String>(&mut con, &["SET", "r", "v", "EX", "10", "ex", "200"]), "OK");
+    assert!((199..=200).contains(&q::<i64>(&mut con, &["TTL", "r"])));
+    assert_eq!(
+        fails(&mut con, &["SET", "r", "v", "EX", "10", "EX", "GET"]),
+        "ERR value is not an integer or out of range"
+    );
+
     assert_eq!(fails(&mut con, &["SET", "k", "v", "NX", "XX"]), "ERR syntax error");
     assert_eq!(fails(&mut con, &["SET", "k", "v", "EX", "10", "PX", "10"]), "ERR syntax error");
     assert_eq!(fails(&mut con, &["SET", "k", "v", "EX", "10", "KEEPTTL"]), "ERR syntax error");
@@ -86,6 +94,14 @@ fn setnx_setex_getset_getdel_getex() {
     assert_eq!(q::<i64>(&mut con, &["EXISTS", "k"]), 0);
     assert_eq!(q::<Option<String>>(&mut con, &["GETEX", "missing"]), None);
     assert_eq!(fails(&mut con, &["GETEX", "k", "EX", "1", "PERSIST"]), "ERR syntax error");
+    assert_eq!(fails(&mut con, &["GETEX", "k", "PERSIST", "PX", "1"]), "ERR syntax error");
+    assert_eq!(fails(&mut con, &["GETEX", "k", "EX", "1", "PX", "1"]), "ERR syntax error");
+    // An option may repeat; the last value counts.
+    let _: String = q(&mut con, &["SET", "g", "1"]);
+    assert_eq!(q::<String>(&mut con, &["GETEX", "g", "EX", "10", "EX", "300"]), "1");
+    assert!((299..=300).contains(&q::<i64>(&mut con, &["TTL", "g"])));
+    assert_eq!(q::<String>(&mut con, &["GETEX", "g", "PERSIST", "persist"]), "1");
+    assert_eq!(q::<i64>(&mut con, &["TTL", "g"]), -1);
     // Redis 7.0 looks the key up before it checks the time: a missing key is null.
     assert_eq!(q::<Option<String>>(&mut con, &["GETEX", "k", "EX", "0"]), None);
     let _: String = q(&mut con, &["SET", "k", "1"]);

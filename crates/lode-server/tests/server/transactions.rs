@@ -117,3 +117,15 @@ fn concurrent_incr_in_transactions_never_lose_updates() {
     assert_eq!(q::<i64>(&mut con, &["GET", "counter"]), 800);
     assert_eq!(q::<i64>(&mut con, &["GET", "other"]), 1600);
 }
+
+#[test]
+fn a_set_with_a_past_expiry_touches_its_watchers_even_on_a_missing_key() {
+    let server = TestServer::start();
+    let mut con = server.client();
+    assert_eq!(q::<String>(&mut con, &["WATCH", "k"]), "OK");
+    assert_eq!(q::<Option<String>>(&mut con, &["SET", "k", "v", "PXAT", "1", "GET"]), None);
+    assert_eq!(q::<String>(&mut con, &["MULTI"]), "OK");
+    assert_eq!(q::<String>(&mut con, &["GET", "other"]), "QUEUED");
+    let exec: Option<Vec<Option<String>>> = q(&mut con, &["EXEC"]);
+    assert_eq!(exec, None, "the transaction is aborted, as Redis 7.0 does");
+}

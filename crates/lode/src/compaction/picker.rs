@@ -294,8 +294,29 @@ impl Picker {
     /// dropping every version no snapshot needs (metadata cannot tell whether it holds any, so
     /// a full compaction always rewrites it). `None` when the step has nothing to do.
     pub(crate) fn manual_step(v: &Version, step: usize) -> Option<Task> {
+        Picker::range_step(v, step, None)
+    }
+
+    /// One step of `Db::compact_range`: as [`Picker::manual_step`], but below L0 only the
+    /// files that overlap `lo..=hi` (and what they overlap in the next level) take part. L0
+    /// moves down whole if any of its files overlaps, since its files overlap each other.
+    pub(crate) fn range_step(
+        v: &Version,
+        step: usize,
+        bounds: Option<(&[u8], &[u8])>,
+    ) -> Option<Task> {
         let (level, output_level) = if step < LAST { (step, step + 1) } else { (LAST, LAST) };
-        let inputs = v.levels[level].clone();
+        let inputs = match bounds {
+            None => v.levels[level].clone(),
+            Some(_) if level == 0 => v.levels[0].clone(),
+            Some((lo, hi)) => overlapping(&v.levels[level], lo, hi),
+        };
+        if let Some((lo, hi)) = bounds
+            && level == 0
+            && overlapping(&inputs, lo, hi).is_empty()
+        {
+            return None;
+        }
         if inputs.is_empty() {
             return None;
         }

@@ -24,7 +24,7 @@ use super::output::Output;
 use super::{Inner, lock};
 use crate::compaction::{Picker, Task};
 use crate::files;
-use crate::filter::FilterDecision;
+use crate::filter::{FilterContext, FilterDecision};
 use crate::ikey::{self, ValueKind};
 use crate::iter::InternalIter;
 use crate::retain::Retainer;
@@ -83,6 +83,20 @@ fn run_task(inner: &Inner, task: &Task) -> Result<()> {
     Ok(())
 }
 
+/// Releases a compaction filter's horizon snapshot when the merge ends, however it ends.
+struct HorizonPin<'a> {
+    inner: &'a Inner,
+    seq: Option<u64>,
+}
+
+impl Drop for HorizonPin<'_> {
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq {
+            self.inner.release_snapshot(seq);
+        }
+    }
+}
+
 /// Merges the task's inputs into new SSTs, durably (files and directory fsynced).
 fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
     let mut sources: Vec<Box<dyn InternalIter>> = Vec::new();
@@ -91,6 +105,11 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
     }
     let mut m = Merge::new(sources, true);
     m.seek(None);
+    // A filter reads at the oldest seqno any reader sees, pinned as a snapshot until the
+    // merge ends so the versions it reads stay in the tree.
+    let horizon = inner.opts.compaction_filter.as_ref().map(|_| inner.register_horizon());
+    let _unpin = HorizonPin { inner, seq: horizon };
+    let ctx = FilterContext { inner, seq: horizon.unwrap_or(0) };
     let snapshots: Vec<u64> = lock(&inner.snapshots).keys().copied().collect();
     let mut retain = Retainer::new(snapshots);
     let fs = inner.fs.as_ref();
@@ -114,7 +133,7 @@ fn merge(inner: &Inner, task: &Task) -> Result<Vec<FileMeta>> {
                 && kind == ValueKind::Put
                 && decision.newest
                 && decision.seen_by_all
-                && filter.filter(p.user_key, &m.top().value()) == FilterDecision::Remove
+                && filter.filter(&ctx, p.user_key, &m.top().value()) == FilterDecision::Remove
             {
                 // Every reader sees this version: it becomes a tombstone, which the bottom
                 // level drops below (older versions are in the same stripe and shadowed).
@@ -256,6 +275,21 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
     for step in 0..crate::version::LEVELS {
         inner.check_writable()?;
         if let Err(e) = compact_once(inner, |v| Picker::manual_step(v, step)) {
+            tracing::error!(error = %e, "manual compaction failed: writes are refused until the database is reopened");
+            inner.fail(format!("compaction failed: {e}"));
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// `Db::compact_range`: as [`compact_all`], each step limited to the files that overlap
+/// `lo..=hi` (all of L0 when any of it does).
+pub(crate) fn compact_range(inner: &Inner, lo: &[u8], hi: &[u8]) -> Result<()> {
+    super::flush::flush_all(inner)?;
+    for step in 0..crate::version::LEVELS {
+        inner.check_writable()?;
+        if let Err(e) = compact_once(inner, |v| Picker::range_step(v, step, Some((lo, hi)))) {
             tracing::error!(error = %e, "manual compaction failed: writes are refused until the database is reopened");
             inner.fail(format!("compaction failed: {e}"));
             return Err(e);

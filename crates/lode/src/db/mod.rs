@@ -243,6 +243,18 @@ impl Inner {
         seq
     }
 
+    /// Registers a snapshot at the oldest seqno any reader can see: the oldest live snapshot,
+    /// or the newest visible seqno when there is none (a compaction filter's horizon).
+    pub(crate) fn register_horizon(&self) -> SeqNo {
+        let mut snaps = lock(&self.snapshots);
+        let seq = match snaps.keys().next() {
+            Some(&oldest) => oldest,
+            None => self.visible_seq.load(Ordering::Acquire),
+        };
+        *snaps.entry(seq).or_insert(0) += 1;
+        seq
+    }
+
     pub(crate) fn release_snapshot(&self, seq: SeqNo) {
         let mut snaps = lock(&self.snapshots);
         if let Some(n) = snaps.get_mut(&seq) {
@@ -429,6 +441,15 @@ impl Db {
     /// version no snapshot needs and every tombstone. Returns when done.
     pub fn compact(&self) -> Result<()> {
         compact::compact_all(&self.handle.inner)
+    }
+
+    /// Compacts the files that hold keys in `start..=end` into the last level (after a flush),
+    /// as [`Db::compact`] does for all of them: versions no snapshot needs, tombstones and
+    /// what the compaction filter removes are dropped from that range. Returns when done. For
+    /// reclaiming a known range soon (say, the elements of a deleted collection) without
+    /// rewriting the whole database.
+    pub fn compact_range(&self, start: impl AsRef<[u8]>, end: impl AsRef<[u8]>) -> Result<()> {
+        compact::compact_range(&self.handle.inner, start.as_ref(), end.as_ref())
     }
 
     /// Writes a consistent copy of the database into `dir` (new or empty) while writes go on:
