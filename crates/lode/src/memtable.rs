@@ -6,7 +6,9 @@
 //! seqno; [`MemIter`] walks entries for the merge.
 //!
 //! Concurrency: a lock-free skiplist (crossbeam); one writer (the commit leader) and any
-//! number of readers. Keys and values are `Bytes` slices of the batch payload, so a value is
+//! number of readers. A filter of the user keys (a blocked bloom filter of atomic words) lets
+//! `get` skip the skiplist search for a key the memtable does not hold: the leader sets a key's
+//! bits before it publishes the seqno, so a reader that may see an entry also sees its bits. Keys and values are `Bytes` slices of the batch payload, so a value is
 //! stored once. Once full, a memtable is frozen (immutable) and flushed to an L0 SST.
 
 use crate::Error;
@@ -22,6 +24,63 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 /// Per-entry bookkeeping charged on top of key and value bytes (skiplist node, `Bytes` handles).
 const ENTRY_OVERHEAD_BYTES: usize = 80;
+
+/// Filter bits per entry a memtable can hold (each entry is charged at least
+/// [`ENTRY_OVERHEAD_BYTES`]): about 1-2% false positives when full of small entries.
+const FILTER_BITS_PER_ENTRY: usize = 10;
+/// Bits set per key, all in one 512-bit block (one cache line).
+const FILTER_PROBES: u32 = 6;
+const FILTER_BLOCK_WORDS: usize = 8;
+
+/// A blocked bloom filter over user keys that the writer fills while readers test it. It has
+/// no false negatives however full it gets (an overfull one only answers "maybe" more often).
+#[derive(Debug)]
+struct KeyFilter {
+    words: Box<[AtomicU64]>,
+    /// Blocks - 1 (a power of two).
+    block_mask: u64,
+}
+
+impl KeyFilter {
+    /// A filter for a memtable of `capacity_bytes`.
+    fn new(capacity_bytes: usize) -> KeyFilter {
+        let entries = capacity_bytes / ENTRY_OVERHEAD_BYTES;
+        let bits = entries.saturating_mul(FILTER_BITS_PER_ENTRY);
+        let blocks = bits.div_ceil(FILTER_BLOCK_WORDS * 64).max(1).next_power_of_two();
+        let words = (0..blocks * FILTER_BLOCK_WORDS).map(|_| AtomicU64::new(0)).collect();
+        KeyFilter { words, block_mask: blocks as u64 - 1 }
+    }
+
+    /// The words and bits `hash` sets: the block from the low bits, the probes from the high.
+    fn probes(&self, hash: u64) -> impl Iterator<Item = (usize, u64)> + use<> {
+        let base = (hash & self.block_mask) as usize * FILTER_BLOCK_WORDS;
+        let mut h = (hash >> 32) as u32;
+        let delta = h.rotate_left(15) | 1;
+        (0..FILTER_PROBES).map(move |_| {
+            let bit = (h & 511) as usize;
+            h = h.wrapping_add(delta);
+            (base + bit / 64, 1u64 << (bit % 64))
+        })
+    }
+
+    fn add(&self, hash: u64) {
+        for (word, mask) in self.probes(hash) {
+            // Relaxed: the commit leader's Release store of the visible seqno publishes it.
+            self.words[word].fetch_or(mask, AtomicOrdering::Relaxed);
+        }
+    }
+
+    fn may_contain(&self, hash: u64) -> bool {
+        self.probes(hash)
+            .all(|(word, mask)| self.words[word].load(AtomicOrdering::Relaxed) & mask != 0)
+    }
+}
+
+/// The hash of a user key that the memtable filter uses; `get` takes it so the caller hashes
+/// once for every memtable it asks.
+pub(crate) fn key_hash(user_key: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(user_key)
+}
 
 /// A memtable key: user key ascending, then `seq << 8 | kind` descending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +114,7 @@ impl MemKey {
 #[derive(Debug)]
 pub(crate) struct Memtable {
     map: SkipMap<MemKey, Bytes>,
+    filter: KeyFilter,
     bytes: AtomicUsize,
     max_seq: AtomicU64,
     /// The WAL whose records this memtable holds.
@@ -64,9 +124,12 @@ pub(crate) struct Memtable {
 }
 
 impl Memtable {
-    pub(crate) fn new(wal_number: u64) -> Memtable {
+    /// An empty memtable for `wal_number`'s records; its key filter is sized for
+    /// `capacity_bytes` (a memtable past that still works, with more false positives).
+    pub(crate) fn new(wal_number: u64, capacity_bytes: usize) -> Memtable {
         Memtable {
             map: SkipMap::new(),
+            filter: KeyFilter::new(capacity_bytes),
             bytes: AtomicUsize::new(0),
             max_seq: AtomicU64::new(0),
             wal_number,
@@ -90,13 +153,17 @@ impl Memtable {
     /// Adds an entry. Seqnos are unique per entry; the caller is the only writer.
     pub(crate) fn insert(&self, key: Bytes, seq: SeqNo, kind: ValueKind, value: Bytes) {
         let charge = key.len() + value.len() + ENTRY_OVERHEAD_BYTES;
+        self.filter.add(key_hash(&key));
         self.map.insert(MemKey { user: key, tag: (seq << 8) | kind as u64 }, value);
         self.bytes.fetch_add(charge, AtomicOrdering::Relaxed);
         self.max_seq.fetch_max(seq, AtomicOrdering::Relaxed);
     }
 
-    /// The newest entry for `key` with seqno <= `seq`.
-    pub(crate) fn get(&self, key: &[u8], seq: SeqNo) -> Option<(ValueKind, Bytes)> {
+    /// The newest entry for `key` with seqno <= `seq`; `hash` is [`key_hash`] of `key`.
+    pub(crate) fn get(&self, key: &[u8], hash: u64, seq: SeqNo) -> Option<(ValueKind, Bytes)> {
+        if !self.filter.may_contain(hash) {
+            return None;
+        }
         let target = MemKey { user: Bytes::copy_from_slice(key), tag: (seq << 8) | 0xff };
         let entry = self.map.lower_bound(Bound::Included(&target))?;
         if entry.key().user != key {
@@ -238,24 +305,26 @@ impl InternalIter for MemIter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     #[test]
     fn memtable_get_returns_newest_visible_version() {
-        let m = Memtable::new(1);
+        let m = Memtable::new(1, 1 << 20);
         m.insert(Bytes::from_static(b"k"), 1, ValueKind::Put, Bytes::from_static(b"v1"));
         m.insert(Bytes::from_static(b"k"), 3, ValueKind::Delete, Bytes::new());
         m.insert(Bytes::from_static(b"k"), 5, ValueKind::Put, Bytes::from_static(b"v5"));
         m.insert(Bytes::from_static(b"ka"), 2, ValueKind::Put, Bytes::from_static(b"x"));
-        assert_eq!(m.get(b"k", 0), None);
-        assert_eq!(m.get(b"k", 2), Some((ValueKind::Put, Bytes::from_static(b"v1"))));
-        assert_eq!(m.get(b"k", 4).map(|e| e.0), Some(ValueKind::Delete));
-        assert_eq!(m.get(b"k", 9), Some((ValueKind::Put, Bytes::from_static(b"v5"))));
-        assert_eq!(m.get(b"", 9), None);
+        let get = |key: &[u8], seq| m.get(key, key_hash(key), seq);
+        assert_eq!(get(b"k", 0), None);
+        assert_eq!(get(b"k", 2), Some((ValueKind::Put, Bytes::from_static(b"v1"))));
+        assert_eq!(get(b"k", 4).map(|e| e.0), Some(ValueKind::Delete));
+        assert_eq!(get(b"k", 9), Some((ValueKind::Put, Bytes::from_static(b"v5"))));
+        assert_eq!(get(b"", 9), None);
     }
 
     #[test]
     fn mem_iter_walks_internal_order_both_ways() {
-        let m = Arc::new(Memtable::new(1));
+        let m = Arc::new(Memtable::new(1, 1 << 20));
         m.insert(Bytes::from_static(b"b"), 1, ValueKind::Put, Bytes::from_static(b"1"));
         m.insert(Bytes::from_static(b"b"), 4, ValueKind::Put, Bytes::from_static(b"4"));
         m.insert(Bytes::from_static(b"a"), 2, ValueKind::Delete, Bytes::new());
@@ -288,7 +357,7 @@ mod tests {
 
     #[test]
     fn mem_iter_read_ahead_keeps_order_across_refills_and_turns() {
-        let m = Arc::new(Memtable::new(1));
+        let m = Arc::new(Memtable::new(1, 1 << 20));
         let n = 1000u64;
         for i in 0..n {
             let key = Bytes::from(format!("k{i:05}"));
@@ -330,7 +399,7 @@ mod tests {
     fn mem_iter_inserts_during_a_scan_never_hide_or_reorder_older_entries() {
         // The scan reads at seqno 500; while it walks, the "commit leader" inserts newer
         // entries just ahead of the cursor (inside the read-ahead), far ahead, and behind.
-        let m = Arc::new(Memtable::new(1));
+        let m = Arc::new(Memtable::new(1, 1 << 20));
         let n = 500u64;
         let key = |i: u64| Bytes::from(format!("k{i:05}"));
         for i in 0..n {
@@ -365,5 +434,32 @@ mod tests {
         }
         let want: Vec<Vec<u8>> = (0..n).map(|i| key(2 * i).to_vec()).collect();
         assert_eq!(seen, want, "the entries at or below the scan's seqno, each once, in order");
+    }
+
+    #[test]
+    fn mem_filter_never_hides_a_key_and_skips_most_absent_ones() {
+        let seed = lode_testkit::Seed::new("mem_filter");
+        let mut rng = seed.rng(0);
+        // Filled to the entry count the filter is sized for, and a memtable whose filter is
+        // far too small (sized for nothing): every key must still be found.
+        let capacity = 64 << 10;
+        let n = (capacity / ENTRY_OVERHEAD_BYTES) as u64;
+        for (m, label) in [(Memtable::new(1, capacity), "sized"), (Memtable::new(1, 0), "overfull")]
+        {
+            let keys: Vec<Bytes> =
+                (0..n).map(|_| Bytes::from(rng.random::<u64>().to_be_bytes().to_vec())).collect();
+            for (i, k) in keys.iter().enumerate() {
+                m.insert(k.clone(), i as u64 + 1, ValueKind::Put, Bytes::from_static(b"v"));
+            }
+            for k in &keys {
+                assert!(m.get(k, key_hash(k), n).is_some(), "{label}: a held key was not found");
+            }
+            let absent = (0..10_000u64)
+                .filter(|i| m.filter.may_contain(key_hash(format!("absent{i}").as_bytes())))
+                .count();
+            if label == "sized" {
+                assert!(absent < 500, "{absent} of 10,000 absent keys passed the filter");
+            }
+        }
     }
 }

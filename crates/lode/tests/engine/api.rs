@@ -138,6 +138,46 @@ fn scans_during_writes_see_exactly_the_writes_before_them() {
 }
 
 #[test]
+fn a_get_on_another_thread_sees_every_acknowledged_put() {
+    // The writer announces each put after it returns; a reader that sees the announcement
+    // must find the key (the memtable's key filter must never hide a published entry).
+    let seed = Seed::new("get_after_acknowledged_put");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), Options::default().memtable_size(256 << 10)).expect("open");
+    let writes = iterations(20_000) as u64;
+    let keys: Arc<Vec<String>> = {
+        let mut rng = seed.rng(0);
+        Arc::new((0..writes).map(|_| format!("{:016x}", rng.random::<u64>())).collect())
+    };
+    let acked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = {
+        let (db, keys, acked) = (db.clone(), Arc::clone(&keys), Arc::clone(&acked));
+        std::thread::spawn(move || {
+            for (i, k) in keys.iter().enumerate() {
+                db.put(k, "v").expect("put");
+                acked.store(i as u64 + 1, Ordering::Release);
+            }
+        })
+    };
+    let mut checked = 0u64;
+    loop {
+        let finished = writer.is_finished();
+        let n = acked.load(Ordering::Acquire);
+        if n > 0 {
+            let k = &keys[n as usize - 1];
+            assert!(db.get(k).expect("get").is_some(), "put {n} was acknowledged but not found");
+            checked += 1;
+        }
+        if finished {
+            break;
+        }
+    }
+    writer.join().expect("writer");
+    assert_eq!(acked.load(Ordering::Acquire), writes);
+    assert!(checked > 0);
+}
+
+#[test]
 fn group_commit_shares_fsyncs_among_concurrent_sync_writers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), Options::default()).expect("open");
