@@ -82,16 +82,68 @@ pub(crate) fn key_hash(user_key: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(user_key)
 }
 
+/// The longest user key a skiplist node holds in place; longer keys are a `Bytes` handle into
+/// their batch. A search compares the key of every node it passes: in place, that costs no
+/// extra cache miss (a handle's bytes are elsewhere in memory).
+const INLINE_KEY_BYTES: usize = 23;
+
+/// A memtable's user key, in place when short.
+#[derive(Clone)]
+pub(crate) enum UserKey {
+    Inline { len: u8, bytes: [u8; INLINE_KEY_BYTES] },
+    Shared(Bytes),
+}
+
+impl UserKey {
+    fn inline(key: &[u8]) -> Option<UserKey> {
+        let mut bytes = [0u8; INLINE_KEY_BYTES];
+        bytes.get_mut(..key.len())?.copy_from_slice(key);
+        Some(UserKey::Inline { len: key.len() as u8, bytes })
+    }
+
+    fn copied(key: &[u8]) -> UserKey {
+        UserKey::inline(key).unwrap_or_else(|| UserKey::Shared(Bytes::copy_from_slice(key)))
+    }
+
+    fn from_bytes(key: Bytes) -> UserKey {
+        UserKey::inline(&key).unwrap_or(UserKey::Shared(key))
+    }
+}
+
+impl std::ops::Deref for UserKey {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            UserKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            UserKey::Shared(b) => b,
+        }
+    }
+}
+
+impl PartialEq for UserKey {
+    fn eq(&self, other: &UserKey) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Eq for UserKey {}
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Bytes::copy_from_slice(self))
+    }
+}
+
 /// A memtable key: user key ascending, then `seq << 8 | kind` descending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MemKey {
-    user: Bytes,
+    user: UserKey,
     tag: u64,
 }
 
 impl Ord for MemKey {
     fn cmp(&self, other: &MemKey) -> Ordering {
-        self.user.cmp(&other.user).then_with(|| other.tag.cmp(&self.tag))
+        self.user[..].cmp(&other.user[..]).then_with(|| other.tag.cmp(&self.tag))
     }
 }
 
@@ -106,7 +158,7 @@ impl MemKey {
         let split = ikey.len().saturating_sub(ikey::TRAILER_BYTES);
         let mut trailer = [0xffu8; 8];
         trailer[8 - (ikey.len() - split)..].copy_from_slice(&ikey[split..]);
-        MemKey { user: Bytes::copy_from_slice(&ikey[..split]), tag: !u64::from_be_bytes(trailer) }
+        MemKey { user: UserKey::copied(&ikey[..split]), tag: !u64::from_be_bytes(trailer) }
     }
 }
 
@@ -154,7 +206,8 @@ impl Memtable {
     pub(crate) fn insert(&self, key: Bytes, seq: SeqNo, kind: ValueKind, value: Bytes) {
         let charge = key.len() + value.len() + ENTRY_OVERHEAD_BYTES;
         self.filter.add(key_hash(&key));
-        self.map.insert(MemKey { user: key, tag: (seq << 8) | kind as u64 }, value);
+        let user = UserKey::from_bytes(key);
+        self.map.insert(MemKey { user, tag: (seq << 8) | kind as u64 }, value);
         self.bytes.fetch_add(charge, AtomicOrdering::Relaxed);
         self.max_seq.fetch_max(seq, AtomicOrdering::Relaxed);
     }
@@ -164,9 +217,9 @@ impl Memtable {
         if !self.filter.may_contain(hash) {
             return None;
         }
-        let target = MemKey { user: Bytes::copy_from_slice(key), tag: (seq << 8) | 0xff };
+        let target = MemKey { user: UserKey::copied(key), tag: (seq << 8) | 0xff };
         let entry = self.map.lower_bound(Bound::Included(&target))?;
-        if entry.key().user != key {
+        if entry.key().user[..] != *key {
             return None;
         }
         let kind = ValueKind::from_u8((entry.key().tag & 0xff) as u8)?;
@@ -188,7 +241,7 @@ impl Memtable {
     }
 
     /// The entries in internal-key order: `(user key, seq, kind, value)`.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (Bytes, SeqNo, ValueKind, Bytes)> + '_ {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (UserKey, SeqNo, ValueKind, Bytes)> + '_ {
         self.map.iter().filter_map(|e| {
             let kind = ValueKind::from_u8((e.key().tag & 0xff) as u8)?;
             Some((e.key().user.clone(), e.key().tag >> 8, kind, e.value().clone()))
@@ -461,5 +514,37 @@ mod tests {
                 assert!(absent < 500, "{absent} of 10,000 absent keys passed the filter");
             }
         }
+    }
+
+    #[test]
+    fn mem_keys_in_place_and_shared_order_as_bytes() {
+        // Keys on both sides of INLINE_KEY_BYTES with shared prefixes: gets and a scan agree
+        // with plain byte order.
+        let seed = lode_testkit::Seed::new("mem_keys_in_place_and_shared");
+        let mut rng = seed.rng(0);
+        let m = Arc::new(Memtable::new(1, 1 << 20));
+        let mut model = std::collections::BTreeMap::new();
+        for seq in 1..=lode_testkit::iterations(2000) as u64 {
+            let len = rng.random_range(0..=INLINE_KEY_BYTES + 3);
+            let key: Vec<u8> = (0..len).map(|_| rng.random_range(b'a'..=b'c')).collect();
+            let value = Bytes::from(seq.to_string());
+            m.insert(Bytes::from(key.clone()), seq, ValueKind::Put, value.clone());
+            model.insert(key, value);
+        }
+        for (k, v) in &model {
+            assert_eq!(m.get(k, key_hash(k), u64::MAX >> 8), Some((ValueKind::Put, v.clone())));
+        }
+        let mut it = MemIter::new(Arc::clone(&m));
+        it.seek_to_first();
+        let mut newest = Vec::new();
+        while it.valid() {
+            let p = ikey::parse(it.key()).expect("an internal key");
+            if newest.last().is_none_or(|(k, _): &(Vec<u8>, Bytes)| k[..] != *p.user_key) {
+                newest.push((p.user_key.to_vec(), it.value()));
+            }
+            it.next();
+        }
+        let want: Vec<(Vec<u8>, Bytes)> = model.into_iter().collect();
+        assert_eq!(newest, want);
     }
 }
