@@ -77,6 +77,9 @@ fn panels(rows: &[Row], workload_order: &[&str]) -> Vec<Panel> {
                     engines.push(r.engine.clone());
                 }
             }
+            // The same order in every chart, whatever order the engines ran in: Lode first.
+            let known = ["lode", "rocksdb", "fjall", "redb", "sled", "lmdb", "redis"];
+            engines.sort_by_key(|e| known.iter().position(|k| k == e).unwrap_or(known.len()));
             let rate = workloads
                 .iter()
                 .map(|w| {
@@ -106,9 +109,9 @@ pub fn svg(rows: &[Row], workload_order: &[&str], title: &str) -> String {
         .iter()
         .map(|p| p.workloads.len() as f64 * (p.engines.len() as f64 * BAR_WIDTH + GROUP_GAP))
         .fold(0.0, f64::max);
-    // About 8 px per character of the 15 px title.
+    // About 9.5 px per character of the 15 px title.
     let width =
-        (MARGIN_LEFT + widest + 20.0).max(640.0).max(MARGIN_LEFT + 8.5 * title.len() as f64);
+        (MARGIN_LEFT + widest + 20.0).max(640.0).max(MARGIN_LEFT + 9.5 * title.len() as f64);
     let panel_total = PANEL_HEIGHT + LABEL_SPACE + 50.0;
     let height = MARGIN_TOP + panels.len() as f64 * panel_total + 10.0;
     let mut s = String::new();

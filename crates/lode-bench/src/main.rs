@@ -420,12 +420,12 @@ fn run_all(args: &RunArgs) -> Result<()> {
         &rows,
         &workloads::WORKLOADS.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         "lode",
-        args.num,
+        &format!("lode-bench results ({} keys)", args.num),
     );
     if let Some(path) = &args.chart {
         let title = format!(
-            "lode-bench: {} keys, {} B values, ops/s per workload (this machine, one run)",
-            args.num, args.value_size
+            "lode-bench: {} keys, {} B values, ops/s per workload (mean of {} round(s), one run)",
+            args.num, args.value_size, args.rounds
         );
         write_chart(
             &rows,
@@ -450,11 +450,11 @@ fn drop_caches() {
     }
 }
 
-fn print_tables(rows: &[Row], order: &[String], baseline: &str, num: u64) {
+fn print_tables(rows: &[Row], order: &[String], baseline: &str, heading: &str) {
     let order: Vec<&str> = order.iter().map(String::as_str).collect();
     let machine: Vec<&Row> = rows.iter().filter(|r| r.engine == "machine").collect();
     let results: Vec<Row> = rows.iter().filter(|r| r.engine != "machine").cloned().collect();
-    println!("## lode-bench results ({num} keys)");
+    println!("## {heading}");
     for m in machine {
         println!(
             "machine: {} {:.0}/s (p50 {} us, p99 {} us)",
@@ -464,6 +464,8 @@ fn print_tables(rows: &[Row], order: &[String], baseline: &str, num: u64) {
             m.p99_us.map_or("-".into(), |x| format!("{x:.0}")),
         );
     }
+    print!("{}", report::matrix(&results, &order, "lode"));
+    println!("\n### Every row");
     print!("{}", report::markdown(&results, &order, baseline));
 }
 
@@ -550,14 +552,14 @@ fn server_run(a: &ServerArgs) -> Result<()> {
         "## lode serve vs redis-server ({} clients, {} B values, -r {})",
         a.clients, a.value_size, a.keyspace
     );
-    print!(
-        "{}",
-        report::markdown(&rows, &order.iter().map(String::as_str).collect::<Vec<_>>(), "redis")
-    );
+    let order_refs: Vec<&str> = order.iter().map(String::as_str).collect();
+    print!("{}", report::matrix(&rows, &order_refs, "lode"));
+    println!("\n### Every row");
+    print!("{}", report::markdown(&rows, &order_refs, "redis"));
     if let Some(path) = &a.chart {
         let title = format!(
-            "lode serve vs redis-server: requests/s, {} clients, {} B values (this machine, one run)",
-            a.clients, a.value_size
+            "lode serve vs redis-server: requests/s, {} clients, {} B values (mean of {} round(s))",
+            a.clients, a.value_size, plan.rounds
         );
         write_chart(&rows, &order, &title, path)?;
     }
@@ -579,7 +581,12 @@ fn report_run(a: &ReportArgs) -> Result<()> {
         }
     }
     let num = rows.iter().find(|r| r.engine != "machine").map_or(0, |r| r.num);
-    print_tables(&rows, &order, &baseline, num);
+    let heading = if server {
+        format!("lode serve vs redis-server ({num} requests per test at -P 1)")
+    } else {
+        format!("lode-bench results ({num} keys)")
+    };
+    print_tables(&rows, &order, &baseline, &heading);
     if let Some(path) = &a.chart {
         write_chart(&rows, &order, &a.title, path)?;
     }

@@ -172,6 +172,73 @@ pub fn markdown(rows: &[Row], workload_order: &[&str], baseline: &str) -> String
     out
 }
 
+/// One summary table per durability mode: a line per workload, a column per engine (ops/s,
+/// the mean over rounds), then `baseline` over the best other engine. Capped runs are marked
+/// `*`, and a workload without a rate (recover) shows its p50 time instead.
+pub fn matrix(rows: &[Row], workload_order: &[&str], baseline: &str) -> String {
+    let rank = |w: &str| workload_order.iter().position(|x| *x == w).unwrap_or(usize::MAX);
+    let mut modes: Vec<&str> = Vec::new();
+    let mut engines: Vec<&str> = Vec::new();
+    for r in rows {
+        if !modes.contains(&r.durability.as_str()) {
+            modes.push(&r.durability);
+        }
+        if !engines.contains(&r.engine.as_str()) {
+            engines.push(&r.engine);
+        }
+    }
+    // The baseline first, the others in the order they ran.
+    engines.sort_by_key(|e| *e != baseline);
+    let mut out = String::new();
+    for mode in modes {
+        let mut workloads: Vec<&str> =
+            rows.iter().filter(|r| r.durability == mode).map(|r| r.workload.as_str()).collect();
+        workloads.sort_by(|a, b| (rank(a), a).cmp(&(rank(b), b)));
+        workloads.dedup();
+        let _ = writeln!(out, "\n#### ops/s, {mode} (mean of rounds; * = a round was capped)\n");
+        let _ = writeln!(out, "| workload | {} | {baseline} / best other |", engines.join(" | "));
+        let _ = writeln!(out, "|{}", " --- |".repeat(engines.len() + 2));
+        for w in workloads {
+            let cells: Vec<(String, Option<f64>)> = engines
+                .iter()
+                .map(|e| {
+                    let of: Vec<&Row> = rows
+                        .iter()
+                        .filter(|r| r.durability == mode && r.workload == w && r.engine == *e)
+                        .collect();
+                    let rates: Vec<f64> = of.iter().filter_map(|r| r.ops_per_sec).collect();
+                    let capped = of.iter().any(|r| r.status == "capped");
+                    if !rates.is_empty() {
+                        let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+                        let mark = if capped { "*" } else { "" };
+                        (format!("{}{mark}", fmt_rate(Some(mean))), Some(mean))
+                    } else if let Some(p50) = of.iter().find_map(|r| r.p50_us) {
+                        (format!("{:.0} ms", p50 / 1000.0), None)
+                    } else if let Some(r) = of.first() {
+                        (r.status.split(':').next().unwrap_or("-").to_string(), None)
+                    } else {
+                        ("-".into(), None)
+                    }
+                })
+                .collect();
+            let base = engines.iter().position(|e| *e == baseline).and_then(|i| cells[i].1);
+            let best_other = engines
+                .iter()
+                .zip(&cells)
+                .filter(|(e, _)| **e != baseline)
+                .filter_map(|(_, c)| c.1)
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+            let ratio = match (base, best_other) {
+                (Some(b), Some(o)) if o > 0.0 => format!("{:.2}x", b / o),
+                _ => "-".into(),
+            };
+            let joined: Vec<&str> = cells.iter().map(|c| c.0.as_str()).collect();
+            let _ = writeln!(out, "| {w} | {} | {ratio} |", joined.join(" | "));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +319,22 @@ mod tests {
         let e = md.find("(everysec;").expect("everysec table");
         let a = md.find("(always;").expect("always table");
         assert!(e < a, "{md}");
+    }
+
+    #[test]
+    fn matrix_has_a_column_per_engine_and_the_ratio_to_the_best_other() {
+        let mut second = row("rocksdb", "fillrandom", 300.0);
+        second.round = 2;
+        second.status = "capped".into();
+        let rows = vec![
+            row("rocksdb", "fillrandom", 100.0),
+            second,
+            row("lode", "fillrandom", 100.0),
+            row("fjall", "fillrandom", 50.0),
+        ];
+        let md = matrix(&rows, &[], "lode");
+        assert!(md.contains("| workload | lode | rocksdb | fjall | lode / best other |"), "{md}");
+        assert!(md.contains("| fillrandom | 100 | 200* | 50 | 0.50x |"), "{md}");
     }
 
     #[test]

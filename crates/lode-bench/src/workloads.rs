@@ -203,12 +203,15 @@ impl Batch {
     }
 }
 
-/// fillseq / fillrandom: `count` keys of `0..n` (ascending or in a seeded random order) into
-/// an empty database, in atomic buffered batches of [`FILL_BATCH`].
+/// fillseq / fillrandom: keys `from..count` of the fill order of `0..n` (ascending or a
+/// seeded random order) into the database, in atomic buffered batches of [`FILL_BATCH`].
+/// `from` is 0 for a fill of an empty database, or where a capped fill stopped, to complete it.
+#[allow(clippy::too_many_arguments)]
 pub fn fill(
     engine: &dyn Engine,
     spec: &Spec,
     live: &mut Live,
+    from: u64,
     count: u64,
     random: bool,
     deadline: Instant,
@@ -221,7 +224,7 @@ pub fn fill(
     let mut m = Measured::new(&format!("batch of {FILL_BATCH}"));
     let mut batch = Batch::new(spec.values.len());
     let start = Instant::now();
-    let mut j = 0;
+    let mut j = from;
     while j < count {
         batch.clear();
         let end = (j + FILL_BATCH as u64).min(count);

@@ -105,6 +105,26 @@ fn workload_counts_and_report_redraw_from_the_results_file() {
 }
 
 #[test]
+fn a_capped_fill_is_completed_unmeasured_so_later_workloads_see_every_key() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let json = dir.path().join("r.jsonl");
+    // A cap of 15 s x 0.0001 = 1.5 ms: the fill of 20,000 keys hits it.
+    run(bench()
+        .args(["--engines", "lode", "--num", "20000", "--quiet", "--cap-scale", "0.0001"])
+        .args(["--workloads", "fillrandom,readseq:1000000", "--json"])
+        .arg(&json)
+        .arg("--dir")
+        .arg(dir.path()));
+    let rows = rows(&json);
+    let fill = rows.iter().find(|r| r.workload == "fillrandom").expect("fill row");
+    assert_eq!(fill.status, "capped");
+    assert!(fill.ops < 20_000, "the rate covers the keys written before the cap");
+    assert!(fill.extra.contains_key("completion_secs"));
+    let scan = rows.iter().find(|r| r.workload == "readseq").expect("readseq row");
+    assert!(!scan.extra.contains_key("db_keys"), "the database holds every key");
+}
+
+#[test]
 fn bad_arguments_are_refused_with_what_to_do() {
     let out = bench().args(["--workloads", "fillrandom,nosuch"]).output().expect("run");
     assert!(!out.status.success());

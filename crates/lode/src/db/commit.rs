@@ -322,7 +322,7 @@ pub(crate) fn switch_memtable(inner: &Inner, w: &mut WriteState) -> Result<()> {
             return Err(e);
         }
     };
-    let mem = Arc::new(Memtable::new(wal.number));
+    let mem = Arc::new(Memtable::new(wal.number, inner.opts.memtable_bytes));
     w.mem.set_wal_bytes(w.wal.written.load(Ordering::Acquire));
     {
         let mut rs = lock(&inner.read_state);

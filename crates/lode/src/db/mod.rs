@@ -219,8 +219,9 @@ impl Inner {
             ValueKind::Put => Some(Value(v)),
             ValueKind::Delete => None,
         };
+        let hash = crate::memtable::key_hash(key);
         for mem in std::iter::once(&state.mem).chain(&state.imms) {
-            if let Some((kind, v)) = mem.get(key, seq) {
+            if let Some((kind, v)) = mem.get(key, hash, seq) {
                 return Ok(found(kind, v));
             }
         }

@@ -87,7 +87,8 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
             ),
         ));
     }
-    let recovered = Memtable::new(0);
+    // Only written out, never read: its filter can stay minimal.
+    let recovered = Memtable::new(0, 0);
     let mut chain = SeqChain::new(state.last_seqno);
     for (i, &number) in wals.iter().enumerate() {
         let newest = i + 1 == wals.len();
@@ -142,7 +143,7 @@ pub(crate) fn open(dir: &Path, mut opts: Options) -> Result<Arc<Inner>> {
         written: AtomicU64::new(0),
         synced: AtomicU64::new(0),
     });
-    let mem = Arc::new(Memtable::new(wal_number));
+    let mem = Arc::new(Memtable::new(wal_number, opts.memtable_bytes));
     let inner = Arc::new(Inner {
         dir: dir.to_owned(),
         fs: Arc::clone(&fs),
