@@ -25,6 +25,40 @@ const RANK_CHUNK_MAX: usize = 1 << 16;
 /// What a visitor of index entries answers: go on or stop.
 pub(crate) type Flow = Result<ControlFlow<()>, CommandError>;
 
+/// An offset and a count over a walk of entries, as Redis's LIMIT and rank ranges apply them.
+struct Window {
+    /// Entries still to pass over before the first visit.
+    skip: u64,
+    /// Visits still to make; `None`: no limit.
+    left: Option<u64>,
+}
+
+impl Window {
+    /// LIMIT `offset` `count` (offset not negative; a negative count: no limit).
+    fn limit(offset: i64, count: i64) -> Window {
+        Window { skip: offset.unsigned_abs(), left: u64::try_from(count).ok() }
+    }
+
+    /// Passes over the entry while skipping, else visits it; breaks once the count is spent
+    /// or `visit` breaks.
+    fn offer(
+        &mut self,
+        score: f64,
+        member: &[u8],
+        visit: &mut impl FnMut(f64, &[u8]) -> Flow,
+    ) -> Flow {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(ControlFlow::Continue(()));
+        }
+        if visit(score, member)?.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+        self.left = self.left.map(|n| n.saturating_sub(1));
+        Ok(if self.left == Some(0) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    }
+}
+
 /// A score as stored: -0 becomes +0, as Redis's listpack stores it (so ZSCORE of a member
 /// added with "-0" is "0").
 pub(crate) fn stored(score: f64) -> f64 {
@@ -168,16 +202,18 @@ impl ZSet {
         lo: Bound<Vec<u8>>,
         hi: Bound<Vec<u8>>,
     ) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        // An end as a full index key, built only when it replaces a bound.
         let full = |h: &Bytes| [&self.index[..], &h[..]].concat();
+        let below = |k: &[u8], h: &Bytes| k.iter().lt(self.index.iter().chain(h.iter()));
         let lo = match (&self.meta.index_low, lo) {
-            (Some(low), Bound::Included(k) | Bound::Excluded(k)) if k < full(low) => {
+            (Some(low), Bound::Included(k) | Bound::Excluded(k)) if below(&k, low) => {
                 Bound::Included(full(low))
             }
             (Some(low), Bound::Unbounded) => Bound::Included(full(low)),
             (_, lo) => lo,
         };
         let hi = match (&self.meta.index_high, hi) {
-            (Some(high), Bound::Included(k) | Bound::Excluded(k)) if k >= full(high) => {
+            (Some(high), Bound::Included(k) | Bound::Excluded(k)) if !below(&k, high) => {
                 Bound::Excluded(full(high))
             }
             (Some(high), Bound::Unbounded) => Bound::Excluded(full(high)),
@@ -320,18 +356,8 @@ impl ZSet {
             return Ok(());
         }
         let (lo, hi) = self.score_bounds(range);
-        let (mut skip, mut left) = (offset, limit);
-        self.scan(tx, lo, hi, rev, |score, member| {
-            if skip > 0 {
-                skip -= 1;
-                return Ok(ControlFlow::Continue(()));
-            }
-            if visit(score, member)?.is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-            left -= 1;
-            Ok(if left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
-        })?;
+        let mut window = Window::limit(offset, limit);
+        self.scan(tx, lo, hi, rev, |score, member| window.offer(score, member, &mut visit))?;
         Ok(())
     }
 
@@ -399,7 +425,7 @@ impl ZSet {
                 };
             }
         }
-        let (mut started, mut skip, mut left) = (false, offset, limit);
+        let (mut started, mut window) = (false, Window::limit(offset, limit));
         self.scan(tx, lo, hi, rev, |score, member| {
             if !started {
                 let (reached, inside) = if rev {
@@ -415,19 +441,13 @@ impl ZSet {
                 }
                 started = true;
             }
-            if skip > 0 {
-                skip -= 1;
-                return Ok(ControlFlow::Continue(()));
-            }
-            let inside = if rev { range.gte_min(member) } else { range.lte_max(member) };
-            if !inside {
-                return Ok(ControlFlow::Break(()));
-            }
-            if visit(score, member)?.is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-            left -= 1;
-            Ok(if left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+            window.offer(score, member, &mut |score, member| {
+                let inside = if rev { range.gte_min(member) } else { range.lte_max(member) };
+                if !inside {
+                    return Ok(ControlFlow::Break(()));
+                }
+                visit(score, member)
+            })
         })?;
         Ok(())
     }
@@ -449,19 +469,9 @@ impl ZSet {
         // Positions in ascending score order.
         let (fs, fe) = if rev { (last - end, last - start) } else { (start, end) };
         let from_front = fs <= last - fe;
-        let mut skip = if from_front { fs } else { last - fe };
-        let mut left = fe - fs + 1;
-        self.scan_all(tx, !from_front, |score, member| {
-            if skip > 0 {
-                skip -= 1;
-                return Ok(ControlFlow::Continue(()));
-            }
-            if visit(score, member)?.is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-            left -= 1;
-            Ok(if left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
-        })?;
+        let skip = if from_front { fs } else { last - fe };
+        let mut window = Window { skip, left: Some(fe - fs + 1) };
+        self.scan_all(tx, !from_front, |score, member| window.offer(score, member, &mut visit))?;
         Ok(from_front == rev)
     }
 
