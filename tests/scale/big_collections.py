@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,35 +24,12 @@ import time
 
 import redis
 
+from scale_common import disk_bytes, free_port, mem_kib
+
+
 BATCH = 1_000  # fields per HSET / members per ZADD
 PIPELINE = 10  # commands per round trip
 READS = 2_000  # sampled point reads per phase
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mem_kib(pid: int) -> tuple[int, int]:
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            fields[k] = v.strip()
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-
-
-def disk_bytes(path: str) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except FileNotFoundError:
-                pass
-    return total
 
 
 def report(proc, phase: str, seconds: float, ops: int, extra: str = "") -> None:

@@ -34,36 +34,17 @@ import sys
 import tempfile
 import time
 
+from scale_common import disk_bytes, free_port, mem_kib
+
+
+def disk_mib(path: str) -> float:
+    return disk_bytes(path) / 2**20
+
+
 BATCH = 1_000  # points per GEOADD
 PIPELINE = 8  # GEOADDs per round trip
 REDIS_SERVER = "/usr/bin/redis-server"
 START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mem_kib(pid: int) -> tuple[int, int]:
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            fields[k] = v.strip()
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-
-
-def disk_mib(path: str) -> float:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except FileNotFoundError:
-                pass
-    return total / 2**20
 
 
 def towns() -> list[tuple[float, float]]:
