@@ -390,11 +390,8 @@ pub fn read_random(
                             );
                         }
                         done += 1;
-                        if done.is_multiple_of(1024) {
-                            bar.inc(1024);
-                            if Instant::now() > deadline {
-                                return Ok((done, latency, done < per_thread));
-                            }
+                        if checkpoint(done, 1024, &bar, deadline) {
+                            return Ok((done, latency, done < per_thread));
                         }
                     }
                     Ok((done, latency, false))
@@ -413,6 +410,16 @@ pub fn read_random(
         m.latency.add(latency).context("merge histograms")?;
     }
     Ok(m)
+}
+
+/// After the `done`-th operation: every `every` operations, advances the progress bar and
+/// says whether the phase's deadline has passed (the clock is read only then, not per op).
+fn checkpoint(done: u64, every: u64, bar: &ProgressBar, deadline: Instant) -> bool {
+    if !done.is_multiple_of(every) {
+        return false;
+    }
+    bar.inc(every);
+    Instant::now() > deadline
 }
 
 /// readmissing: `count` gets of keys that were never written (inside the key range).
@@ -438,12 +445,9 @@ pub fn read_missing(
             bail!("{}: a key never written (near index {i}) was found", engine.name());
         }
         m.ops += 1;
-        if m.ops.is_multiple_of(1024) {
-            bar.inc(1024);
-            if m.ops < count && Instant::now() > deadline {
-                m.capped = true;
-                break;
-            }
+        if checkpoint(m.ops, 1024, bar, deadline) && m.ops < count {
+            m.capped = true;
+            break;
         }
     }
     m.elapsed = start.elapsed();
@@ -498,12 +502,9 @@ pub fn seek_random(
             bail!("{}: a seek to index {from} read {seen} pairs, not {wanted}", engine.name());
         }
         m.ops += 1;
-        if m.ops.is_multiple_of(256) {
-            bar.inc(256);
-            if m.ops < count && Instant::now() > deadline {
-                m.capped = true;
-                break;
-            }
+        if checkpoint(m.ops, 256, bar, deadline) && m.ops < count {
+            m.capped = true;
+            break;
         }
     }
     m.elapsed = start.elapsed();
@@ -536,12 +537,9 @@ pub fn read_seq(
         }
         expected = live.next_from(got.unwrap_or(0) + 1);
         seen += 1;
-        if seen.is_multiple_of(4096) {
-            bar.inc(4096);
-            if Instant::now() > deadline {
-                capped = true;
-                return false;
-            }
+        if checkpoint(seen, 4096, bar, deadline) {
+            capped = true;
+            return false;
         }
         true
     })?;
